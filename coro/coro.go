@@ -1,0 +1,230 @@
+// Package coro provides a coroutine built on a goroutine and a strict hand-off:
+// orchestration code runs as the body of a coroutine and blocks in Yield, while a
+// driver resumes it with a value and blocks until the next Yield or the end of the body.
+// Exactly one side runs at a time, so driver and body can share state without locks.
+package coro
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+)
+
+var (
+	// ErrGoexit is the Err of a body that called runtime.Goexit itself (for example
+	// through t.FailNow), which is neither a normal return nor a panic.
+	ErrGoexit = errors.New("coro: body called runtime.Goexit")
+	// ErrAbandoned is the Err of a coroutine that was unwound by Abandon instead of
+	// running to its end.
+	ErrAbandoned = errors.New("coro: coroutine abandoned")
+	// ErrStuck is wrapped by the error Abandon returns when deferred calls in the body
+	// did not finish within the grace period; the goroutine is then leaked.
+	ErrStuck = errors.New("coro: abandoned coroutine did not unwind in time")
+	// ErrForeignYield is wrapped by the panic value of a Yield made outside the
+	// coroutine's turn, which would otherwise corrupt the hand-off.
+	ErrForeignYield = errors.New("coro: Yield called outside the coroutine's own turn")
+)
+
+// States of a coroutine. Transitions: new→running (first Resume) or new→done (Abandon);
+// running→parked (Yield); parked→running (Resume) or parked→unwinding (Abandon);
+// running or unwinding→done (the body's goroutine ends).
+const (
+	stateNew int32 = iota
+	stateRunning
+	stateParked
+	stateUnwinding
+	stateDone
+)
+
+var stateNames = [...]string{"not started", "running", "parked", "unwinding", "finished"}
+
+// Coroutine runs a body on its own goroutine in strict alternation with its driver.
+// Y is what the body yields to the driver, R is what the driver sends back.
+// The zero value is not usable; create coroutines with New.
+type Coroutine[Y, R any] struct {
+	body func(*Coroutine[Y, R])
+
+	// state is atomic so that illegal calls from other goroutines are detected without
+	// a data race; the legitimate path is ordered by the channel hand-off.
+	state atomic.Int32
+
+	resume chan R // driver → body; closed by Abandon to unwind the body
+	yield  chan Y // body → driver; closed when the body's goroutine ends
+
+	exit error // how the body ended; written by the body's goroutine before closing yield
+	err  error // how the body ended as seen by the driver; written only by the driver
+}
+
+// New creates a coroutine parked before body starts; nothing runs, and no goroutine
+// exists, until the first Resume, so creating a coroutine is cheap.
+// body receives the coroutine so it can call Yield.
+func New[Y, R any](body func(c *Coroutine[Y, R])) *Coroutine[Y, R] {
+	if body == nil {
+		panic("coro: New called with a nil body")
+	}
+	return &Coroutine[Y, R]{body: body}
+}
+
+// Resume transfers control to the body and blocks until it yields (returning y, true)
+// or finishes (returning the zero Y, false). The first call starts the body and r is
+// ignored; later calls make the pending Yield return r. Resume on a finished or
+// abandoned coroutine returns the zero Y, false.
+//
+// Resume must be called by one driver at a time and never from inside the body; a
+// call made while the body is running panics, which catches both misuses in most cases.
+func (c *Coroutine[Y, R]) Resume(r R) (y Y, yielded bool) {
+	switch {
+	case c.state.CompareAndSwap(stateParked, stateRunning):
+		c.resume <- r
+	case c.state.CompareAndSwap(stateNew, stateRunning):
+		c.resume = make(chan R)
+		c.yield = make(chan Y)
+		go c.run()
+	default:
+		if c.state.Load() == stateRunning {
+			panic("coro: Resume called while the coroutine is running (from inside its body or concurrently)")
+		}
+		return y, false
+	}
+	y, yielded = <-c.yield
+	if !yielded {
+		c.err = c.exit
+	}
+	return y, yielded
+}
+
+// run is the body's goroutine. It records how the body ended and then closes the
+// yield channel, which both publishes the outcome and releases the driver.
+func (c *Coroutine[Y, R]) run() {
+	returned := false
+	defer func() {
+		if !returned {
+			// A normal return sets returned first, so here the body either panicked
+			// (recover is non-nil, even for panic(nil) since Go 1.21) or is in Goexit.
+			if v := recover(); v != nil {
+				c.exit = &PanicError{Value: v, Stack: debug.Stack()}
+			} else if c.state.Load() == stateUnwinding {
+				c.exit = ErrAbandoned
+			} else {
+				c.exit = ErrGoexit
+			}
+		}
+		c.state.Store(stateDone)
+		close(c.yield)
+	}()
+	c.body(c)
+	returned = true
+}
+
+// Yield hands y to the driver and blocks until the next Resume, returning its value.
+//
+// If the coroutine is being abandoned, Yield never returns: it calls runtime.Goexit so
+// the body unwinds with its deferred calls running. Goexit, unlike a panic, cannot be
+// stopped by a recover in user code. A deferred call that yields during the unwind
+// simply continues the Goexit.
+//
+// Yield called when the coroutine is not running (before it starts, while it is parked,
+// or after it finished) panics with an error wrapping ErrForeignYield and leaves the
+// coroutine intact. A call from another goroutine while the body is running cannot be
+// detected cheaply and breaks the hand-off; only the body's own goroutine may yield.
+func (c *Coroutine[Y, R]) Yield(y Y) R {
+	if !c.state.CompareAndSwap(stateRunning, stateParked) {
+		s := c.state.Load()
+		if s == stateUnwinding {
+			runtime.Goexit()
+		}
+		panic(fmt.Errorf("%w (coroutine is %s)", ErrForeignYield, stateNames[s]))
+	}
+	c.yield <- y
+	r, ok := <-c.resume
+	if !ok {
+		runtime.Goexit() // closed by Abandon
+	}
+	return r
+}
+
+// Done reports whether the body has finished: returned, panicked, exited or was
+// abandoned. The driver uses it to know that further Resume calls are pointless.
+func (c *Coroutine[Y, R]) Done() bool {
+	return c.state.Load() >= stateUnwinding
+}
+
+// Err reports how the body ended, so the driver can tell a result from a failure: nil
+// for a normal return or while the body has not finished, a *PanicError when it
+// panicked, ErrGoexit when it called runtime.Goexit itself, ErrAbandoned when it was
+// abandoned. Call it from the driver, not concurrently with Resume or Abandon.
+func (c *Coroutine[Y, R]) Err() error {
+	return c.err
+}
+
+// Unwinding reports whether the coroutine is being abandoned, so that deferred code in
+// the body can skip work that only makes sense in a live execution.
+func (c *Coroutine[Y, R]) Unwinding() bool {
+	return c.state.Load() == stateUnwinding
+}
+
+// Abandon unwinds a coroutine that will never be resumed again, so that its goroutine
+// does not leak. A coroutine parked at a Yield has that Yield call runtime.Goexit: its
+// deferred calls run and the goroutine exits. A coroutine that never started is simply
+// marked finished; its body never runs. Abandon on a finished coroutine returns nil.
+//
+// Abandon waits at most grace for the deferred calls to finish. If they take longer it
+// returns an error wrapping ErrStuck and the goroutine is left to finish (or leak) on
+// its own, so the caller can count it. If a deferred call panics during the unwind, the
+// panic is recovered and returned as a *PanicError, which Err also reports; otherwise
+// Abandon returns nil and Err reports ErrAbandoned.
+//
+// Abandon is only legal while the driver holds control, that is between Resume calls;
+// called while the body is running (for example from inside the body) it panics.
+func (c *Coroutine[Y, R]) Abandon(grace time.Duration) error {
+	switch {
+	case c.state.CompareAndSwap(stateNew, stateDone):
+		c.err = ErrAbandoned
+		return nil
+	case c.state.CompareAndSwap(stateParked, stateUnwinding):
+	default:
+		if c.state.Load() == stateRunning {
+			panic("coro: Abandon called while the coroutine is running")
+		}
+		return nil // finished, or already abandoned and stuck
+	}
+	close(c.resume)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-c.yield: // closed once the goroutine has ended; Yield never sends while unwinding
+		c.err = c.exit
+		if c.err == ErrAbandoned {
+			return nil
+		}
+		return c.err
+	case <-t.C:
+		c.err = ErrAbandoned
+		return fmt.Errorf("%w (grace %v)", ErrStuck, grace)
+	}
+}
+
+// PanicError records a panic in the body, recovered on the coroutine's goroutine so the
+// driver can report it instead of the whole process crashing.
+type PanicError struct {
+	// Value is the value passed to panic.
+	Value any
+	// Stack is the body goroutine's stack at the panic site, for diagnostics.
+	Stack []byte
+}
+
+// Error returns "panic: " followed by the panic value; the stack is kept in Stack so
+// that error messages stay one line.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("panic: %v", e.Value)
+}
+
+// Unwrap returns the panic value if it is an error, so errors.Is and errors.As see
+// through the panic.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
