@@ -124,7 +124,7 @@ type Execution struct {
 	executionID uint64
 	name        string
 	version     string
-	started     *history.Event
+	started     *history.Event // a copy of OrchestrationStarted
 
 	events      []history.Event
 	schedIdx    []int // indices of scheduling events in history order
@@ -140,6 +140,7 @@ type Execution struct {
 	live     []*routine
 	runnable []*routine
 	current  *routine
+	races    []*node // races with a finished child, waiting for their branches to settle
 
 	mail         map[mailKey]*mailbox
 	kv           map[string]KVEntry
@@ -153,15 +154,16 @@ type Execution struct {
 	retValue Value
 	retErr   error
 	can      *Task
-	cancel   *string
+	cancel   *string // the cancel request reached by the apply loop
+	cancelAt *string // the cancel request recorded in this execution, applied or not
 	abort    *history.ErrorDetails
 	finished bool
 
 	turnScheds []*schedule // schedules created this turn (their newInTurn is set)
 	newSched   int
-	paused   bool
-	out      turnOut
-	stranded int
+	paused     bool
+	out        turnOut
+	stranded   int
 }
 
 // schedule tracks one scheduling event that can complete or be cancelled.
@@ -255,6 +257,7 @@ func (ex *Execution) Turn(in TurnInput) TurnResult {
 	ex.nowMs = in.NowMs
 	ex.newSched = 0
 	ex.paused = false
+	ex.events = slices.Grow(ex.events, len(in.History)+2*len(in.Messages)+8)
 	for _, e := range in.History {
 		ex.appendEvent(e)
 		if e.Kind.IsTerminal() {
@@ -293,9 +296,15 @@ func (ex *Execution) appendEvent(e history.Event) int {
 		ex.nextID = e.EventID + 1
 	}
 	switch e.Kind {
+	case history.OrchestrationCancelRequested:
+		if ex.cancelAt == nil {
+			r := e.Reason
+			ex.cancelAt = &r
+		}
 	case history.OrchestrationStarted:
 		if ex.started == nil {
-			ex.started = &ex.events[idx]
+			started := e
+			ex.started = &started
 			ex.executionID = e.ExecutionID
 			ex.name, ex.version = e.Name, e.Version
 			if ex.instanceID == "" {
@@ -372,20 +381,11 @@ func (ex *Execution) prep(msgs []history.Message) {
 		case history.MsgQueueMessage:
 			ex.newEvent(history.Event{Kind: history.QueueEventDelivered, Name: m.Name, Data: m.Data})
 		case history.MsgCancelInstance:
-			if !ex.hasCancelRequest() {
+			if ex.cancelAt == nil {
 				ex.newEvent(history.Event{Kind: history.OrchestrationCancelRequested, Reason: m.Reason})
 			}
 		}
 	}
-}
-
-func (ex *Execution) hasCancelRequest() bool {
-	for i := range ex.events {
-		if ex.events[i].Kind == history.OrchestrationCancelRequested {
-			return true
-		}
-	}
-	return false
 }
 
 func (ex *Execution) startEvent(m history.Message) {
@@ -652,8 +652,8 @@ func (ex *Execution) finish() TurnResult {
 	switch {
 	case ex.abort != nil:
 		res.Outcome, res.Error = OutcomeFailed, ex.abort
-	case ex.cancel != nil:
-		res.Outcome, res.Error = OutcomeCancelled, history.Cancelled(*ex.cancel)
+	case ex.cancelAt != nil: // a recorded cancel wins even if the code returned first
+		res.Outcome, res.Error = OutcomeCancelled, history.Cancelled(*ex.cancelAt)
 	case ex.can != nil:
 		res.Outcome, res.Output = OutcomeContinuedAsNew, ex.can.d.input
 	case ex.returned && ex.retErr != nil:
@@ -795,7 +795,8 @@ func (ex *Execution) withdrawChild(s *schedule, child, reason string) {
 	ex.out.messages = append(ex.out.messages, history.Message{Kind: history.MsgCancelInstance, Instance: child, Reason: reason})
 }
 
-// carryForward lists the unconsumed events and queue messages, oldest first.
+// carryForward lists the unconsumed events and queue messages, oldest first: those
+// waiting in mailboxes and those recorded after the point where the code continued as new.
 func (ex *Execution) carryForward() []history.CarriedEvent {
 	type item struct {
 		pos int
@@ -805,6 +806,11 @@ func (ex *Execution) carryForward() []history.CarriedEvent {
 	for key, mb := range ex.mail {
 		for _, a := range mb.arrivals {
 			items = append(items, item{a.pos, history.CarriedEvent{Queue: key.queue, Name: key.name, Data: a.data.payload()}})
+		}
+	}
+	for i := ex.cursor; i < len(ex.events); i++ {
+		if e := &ex.events[i]; e.Kind == history.ExternalEvent || e.Kind == history.QueueEventDelivered {
+			items = append(items, item{i, history.CarriedEvent{Queue: e.Kind == history.QueueEventDelivered, Name: e.Name, Data: e.Data}})
 		}
 	}
 	slices.SortFunc(items, func(a, b item) int { return a.pos - b.pos })

@@ -3,7 +3,6 @@ package yield
 import (
 	"testing"
 	"time"
-
 )
 
 func TestActivitySequence(t *testing.T) {

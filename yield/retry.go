@@ -145,10 +145,7 @@ func retryBlock(d *taskDesc) func(ctx *Ctx) (any, error) {
 				}
 				attemptTask = ctx.Race(attemptTask, ctx.ScheduleTimer(time.Duration(remaining)*time.Millisecond))
 			}
-			out := ctx.await(attemptTask)
-			if out.err != nil { // structural: cannot happen for tasks built here
-				return nil, out.err
-			}
+			out := ctx.await(attemptTask) // tasks built here are valid: out.err is the activity's
 			if p.TotalTimeout > 0 {
 				if out.index == 1 {
 					return nil, totalTimeoutError(d.name, p, attempt, lastErr)

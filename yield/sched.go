@@ -44,8 +44,9 @@ type node struct {
 
 	value  Value
 	err    error
-	pos    int // history index of the event that completed it
-	winner int // race
+	pos    int   // history index of the event that completed it
+	winner int   // race
+	key    []int // race: depth-first position; routines beneath it share the prefix
 }
 
 // outcome is what a yield resumes its coroutine with.
@@ -132,6 +133,7 @@ func (ex *Execution) removeLive(r *routine) {
 // the turn's step budget is spent.
 func (ex *Execution) runToQuiescence() {
 	for ex.abort == nil && !ex.paused {
+		ex.resolveRaces()
 		if len(ex.runnable) == 0 {
 			return
 		}
@@ -350,6 +352,7 @@ func (ex *Execution) instantiate(d *taskDesc, parent *node, index int, key []int
 		}
 		ex.complete(n, RawValue(e.Result), nil, ex.pos())
 	case kindAll, kindRace:
+		n.key = key
 		n.building = true
 		for i, c := range d.children {
 			n.children = append(n.children, ex.instantiate(c.d, n, i, append(slices.Clip(key), i)))
@@ -423,25 +426,59 @@ func (ex *Execution) childDone(p *node) {
 		}
 		ex.complete(p, allValue(p.children), nil, last)
 	case kindRace:
-		w := -1
-		for i, c := range p.children {
-			if c.state == stateDone && (w < 0 || c.pos < p.children[w].pos) {
-				w = i
-			}
+		done := slices.ContainsFunc(p.children, func(c *node) bool { return c.state == stateDone })
+		if done && !slices.Contains(ex.races, p) {
+			ex.races = append(ex.races, p)
 		}
-		if w < 0 {
-			return
-		}
-		p.winner = w
-		win := p.children[w]
-		ex.resolve(p, raceValue(w, win), nil, win.pos)
-		for i, c := range p.children {
-			if i != w {
-				ex.cancelNode(c, history.ReasonDroppedFuture)
-			}
-		}
-		ex.notify(p)
 	}
+}
+
+// resolveRaces resolves every race that has a finished child and no runnable coroutine
+// beneath it: every branch has then gone as far as it can at the current history
+// position, so the earliest completion in history wins and ties go to the first argument.
+func (ex *Execution) resolveRaces() {
+	for changed := true; changed; {
+		changed = false
+		for i := 0; i < len(ex.races); i++ {
+			p := ex.races[i]
+			if p.state == statePending && ex.runnableBeneath(p.key) {
+				continue
+			}
+			ex.races = slices.Delete(ex.races, i, i+1)
+			i--
+			if p.state == statePending {
+				ex.resolveRace(p)
+				changed = true
+			}
+		}
+	}
+}
+
+func (ex *Execution) runnableBeneath(key []int) bool {
+	for _, r := range ex.runnable {
+		if len(r.key) >= len(key) && slices.Equal(r.key[:len(key)], key) {
+			return true
+		}
+	}
+	return false
+}
+
+func (ex *Execution) resolveRace(p *node) {
+	w := -1
+	for i, c := range p.children {
+		if c.state == stateDone && (w < 0 || c.pos < p.children[w].pos) {
+			w = i
+		}
+	}
+	p.winner = w
+	win := p.children[w]
+	ex.resolve(p, raceValue(w, win), nil, win.pos)
+	for i, c := range p.children {
+		if i != w {
+			ex.cancelNode(c, history.ReasonDroppedFuture)
+		}
+	}
+	ex.notify(p)
 }
 
 // allValue renders All's result: [{"ok": v} | {"err": "message"}, ...].
@@ -491,9 +528,10 @@ func (ex *Execution) cancelNode(n *node, reason string) {
 		n.state = stateCancelled
 		switch n.d.kind {
 		case kindWaitEvent, kindDequeue:
-			if n.got != nil {
+			if n.got != nil { // taken but never seen by code: the wait consumed nothing
 				a := *n.got
 				n.got = nil
+				ex.breadcrumb(waitCancelKind(n), n, reason)
 				n.mb.giveBack(ex, a)
 			}
 		case kindAll, kindRace:
@@ -516,11 +554,7 @@ func (ex *Execution) cancelNode(n *node, reason string) {
 	case kindWaitEvent, kindDequeue:
 		if n.sched != nil {
 			n.mb.removeWaiter(n)
-			kind := history.ExternalSubscribedCancelled
-			if n.d.kind == kindDequeue {
-				kind = history.QueueSubscriptionCancelled
-			}
-			ex.breadcrumb(kind, n, reason)
+			ex.breadcrumb(waitCancelKind(n), n, reason)
 		}
 	case kindTimer:
 		if n.sched != nil && n.sched.newInTurn > 0 {
@@ -537,6 +571,13 @@ func (ex *Execution) cancelNode(n *node, reason string) {
 		}
 		ex.abandon(r)
 	}
+}
+
+func waitCancelKind(n *node) history.EventKind {
+	if n.d.kind == kindDequeue {
+		return history.QueueSubscriptionCancelled
+	}
+	return history.ExternalSubscribedCancelled
 }
 
 // breadcrumb records the cancel of a leaf and, the first time, acts on it.

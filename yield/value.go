@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"sync"
 )
 
 // Value is the raw JSON of an input or a result, passed through unchanged so that replay
@@ -69,12 +71,60 @@ func (v Value) Decode(dst any) error {
 		*p = v
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(v.Raw()))
-	dec.UseNumber()
-	if err := dec.Decode(dst); err != nil {
+	var err error
+	if holdsInterface(reflect.TypeOf(dst)) {
+		dec := json.NewDecoder(bytes.NewReader(v.Raw()))
+		dec.UseNumber()
+		err = dec.Decode(dst)
+	} else {
+		err = json.Unmarshal(v.Raw(), dst) // no interface inside: UseNumber changes nothing
+	}
+	if err != nil {
 		return fmt.Errorf("yield: decode %s into %T: %w", shortJSON(v.Raw()), dst, err)
 	}
 	return nil
+}
+
+var interfaceTypes sync.Map // reflect.Type -> bool
+
+// holdsInterface reports whether decoding into t can produce an interface value, where
+// numbers must stay json.Number. Types with custom unmarshalers count as holding one.
+func holdsInterface(t reflect.Type) bool {
+	if t == nil {
+		return true
+	}
+	if v, ok := interfaceTypes.Load(t); ok {
+		return v.(bool)
+	}
+	interfaceTypes.Store(t, true) // provisional answer for recursive types
+	r := computeHoldsInterface(t, map[reflect.Type]bool{})
+	interfaceTypes.Store(t, r)
+	return r
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+func computeHoldsInterface(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	if t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(unmarshalerType) {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return computeHoldsInterface(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if computeHoldsInterface(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Field gives the member name of a JSON object, as input["name"] would in Python. A
