@@ -33,11 +33,8 @@ type Options struct {
 	Trace func(TraceRecord)
 }
 
-// KVEntry is one key of an instance's KV store.
-type KVEntry struct {
-	Value       string
-	UpdatedAtMs int64
-}
+// KVEntry is one key of an instance's KV store with the time it was last written.
+type KVEntry = history.KVEntry
 
 // TurnInput is what one turn consumes.
 type TurnInput struct {

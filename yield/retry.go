@@ -169,15 +169,16 @@ func retryBlock(d *taskDesc) func(ctx *Ctx) (any, error) {
 			if attempt == max {
 				break
 			}
+			delay := p.DelayFor(attempt)
+			if p.TotalTimeout > 0 && ctx.clockMs()+delay.Milliseconds() >= deadline {
+				return nil, totalTimeoutError(d.name, p, attempt, lastErr) // the next attempt could not start in time
+			}
 			if d.sessionID != "" {
 				ctx.TraceWarn(fmt.Sprintf(retrySessionWarnFormat, d.name, d.sessionID, attempt, max, out.err))
 			} else {
 				ctx.TraceWarn(fmt.Sprintf(retryWarningFormat, d.name, attempt, max, out.err))
 			}
-			if delay := p.DelayFor(attempt); delay > 0 {
-				if p.TotalTimeout > 0 && ctx.clockMs()+delay.Milliseconds() >= deadline {
-					return nil, totalTimeoutError(d.name, p, attempt, lastErr)
-				}
+			if delay > 0 {
 				if w := ctx.await(ctx.ScheduleTimer(delay)); w.err != nil {
 					return nil, w.err
 				}
