@@ -25,7 +25,8 @@ type messageEnvelope struct {
 	Message
 }
 
-// EncodeEvent renders an event as versioned JSON.
+// EncodeEvent renders an event as versioned JSON. Payloads are written byte for byte
+// (only whitespace around a payload is dropped), so DecodeEvent gives them back exactly.
 func EncodeEvent(e Event) ([]byte, error) {
 	if !e.Kind.Valid() {
 		return nil, fmt.Errorf("%w: encode event %d: unknown kind %q", ErrCodec, e.EventID, e.Kind)
@@ -33,7 +34,19 @@ func EncodeEvent(e Event) ([]byte, error) {
 	if err := checkPayloads(e.Input, e.Output, e.Result, e.Data); err != nil {
 		return nil, fmt.Errorf("%w: encode %s: %w", ErrCodec, e, err)
 	}
-	b, err := json.Marshal(eventEnvelope{V: CodecVersion, Event: e})
+	if err := checkCarried(e.CarryForward); err != nil {
+		return nil, fmt.Errorf("%w: encode %s: %w", ErrCodec, e, err)
+	}
+	skel := e
+	skel.Input, skel.Output, skel.Result, skel.Data, skel.CarryForward = nil, nil, nil, nil, nil
+	b, err := json.Marshal(eventEnvelope{V: CodecVersion, Event: skel})
+	if err == nil {
+		var carried json.RawMessage
+		if carried, err = encodeCarried(e.CarryForward); err == nil {
+			b = withRawMembers(b, rawMember{"input", e.Input}, rawMember{"output", e.Output},
+				rawMember{"result", e.Result}, rawMember{"data", e.Data}, rawMember{"carry_forward", carried})
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: encode %s: %w", ErrCodec, e, err)
 	}
@@ -56,7 +69,8 @@ func DecodeEvent(b []byte) (Event, error) {
 	return env.Event, nil
 }
 
-// EncodeMessage renders an orchestrator-queue message as versioned JSON.
+// EncodeMessage renders an orchestrator-queue message as versioned JSON, keeping payload
+// bytes as EncodeEvent does.
 func EncodeMessage(m Message) ([]byte, error) {
 	if !m.Kind.valid() {
 		return nil, fmt.Errorf("%w: encode message: unknown kind %q", ErrCodec, m.Kind)
@@ -64,7 +78,19 @@ func EncodeMessage(m Message) ([]byte, error) {
 	if err := checkPayloads(m.Input, m.Result, m.Data); err != nil {
 		return nil, fmt.Errorf("%w: encode %s message for %q: %w", ErrCodec, m.Kind, m.Instance, err)
 	}
-	b, err := json.Marshal(messageEnvelope{V: CodecVersion, Message: m})
+	if err := checkCarried(m.CarryForward); err != nil {
+		return nil, fmt.Errorf("%w: encode %s message for %q: %w", ErrCodec, m.Kind, m.Instance, err)
+	}
+	skel := m
+	skel.Input, skel.Result, skel.Data, skel.CarryForward = nil, nil, nil, nil
+	b, err := json.Marshal(messageEnvelope{V: CodecVersion, Message: skel})
+	if err == nil {
+		var carried json.RawMessage
+		if carried, err = encodeCarried(m.CarryForward); err == nil {
+			b = withRawMembers(b, rawMember{"input", m.Input}, rawMember{"result", m.Result},
+				rawMember{"data", m.Data}, rawMember{"carry_forward", carried})
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: encode %s message: %w", ErrCodec, m.Kind, err)
 	}
@@ -118,4 +144,58 @@ func checkPayloads(payloads ...json.RawMessage) error {
 		}
 	}
 	return nil
+}
+
+func checkCarried(carried []CarriedEvent) error {
+	for _, c := range carried {
+		if err := checkPayloads(c.Data); err != nil {
+			return fmt.Errorf("carried event %q: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// rawMember is an object member whose value is written as is.
+type rawMember struct {
+	key string
+	raw json.RawMessage
+}
+
+// withRawMembers appends the non-empty members to obj, a non-empty JSON object as
+// json.Marshal writes it. json.Marshal itself would compact a json.RawMessage and escape
+// <, > and & in it; replay compares payloads byte for byte, so they are spliced in as is.
+// The raw values must be valid JSON (checkPayloads).
+func withRawMembers(obj []byte, members ...rawMember) []byte {
+	out := obj[:len(obj)-1] // drop the closing brace
+	for _, m := range members {
+		if len(m.raw) == 0 {
+			continue
+		}
+		out = append(out, `,"`...)
+		out = append(out, m.key...)
+		out = append(out, `":`...)
+		out = append(out, bytes.TrimSpace(m.raw)...)
+	}
+	return append(out, '}')
+}
+
+// encodeCarried renders carried events as json.Marshal would, but keeps their Data as is.
+func encodeCarried(carried []CarriedEvent) (json.RawMessage, error) {
+	if len(carried) == 0 {
+		return nil, nil
+	}
+	out := []byte{'['}
+	for i, c := range carried {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		data := c.Data
+		c.Data = nil
+		b, err := json.Marshal(c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, withRawMembers(b, rawMember{"data", data})...)
+	}
+	return append(out, ']'), nil
 }

@@ -754,7 +754,7 @@ func (ex *Execution) cancelInFlight(actReason, childReason string) {
 			ex.newEvent(history.Event{Kind: history.ActivityCancelRequested, SourceEventID: id, Reason: actReason})
 			ex.withdrawActivity(s, id)
 		case history.SubOrchestrationScheduled:
-			ex.newEvent(history.Event{Kind: history.SubOrchestrationCancelRequested, SourceEventID: id, Reason: history.ReasonDroppedFuture})
+			ex.newEvent(history.Event{Kind: history.SubOrchestrationCancelRequested, SourceEventID: id, Reason: actReason})
 			ex.withdrawChild(s, ex.events[s.index].Instance, childReason)
 		case history.ExternalSubscribed, history.QueueSubscribed:
 			if s.node != nil && s.node.state == statePending {
