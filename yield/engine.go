@@ -46,6 +46,10 @@ type TurnInput struct {
 	// NowMs is the turn's time in Unix milliseconds. The engine reads no clock: this is
 	// the time recorded in the new events, and the base of new timers.
 	NowMs int64
+	// Fail, when set, fails the execution with these details without running its code
+	// or recording the messages (a start message still creates the history): the runtime
+	// uses it for poison batches. In-flight work is cancelled and the parent told.
+	Fail *history.ErrorDetails
 }
 
 // Outcome is how a turn left the execution.
@@ -265,6 +269,18 @@ func (ex *Execution) Turn(in TurnInput) TurnResult {
 	if ex.finished {
 		ex.finished = true
 		return TurnResult{Outcome: OutcomeContinue, CustomStatus: ex.customStatus}
+	}
+	if in.Fail != nil {
+		if len(ex.events) == 0 {
+			for _, m := range in.Messages {
+				if m.IsStart() {
+					ex.startEvent(m)
+					break
+				}
+			}
+		}
+		ex.fail(in.Fail)
+		return ex.finish()
 	}
 	ex.prep(in.Messages)
 	if ex.abort == nil {

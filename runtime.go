@@ -1,0 +1,301 @@
+// Package duroxide is a durable-execution runtime: orchestrations are ordinary Go
+// functions that yield durable tasks (package yield); the Runtime records every step in
+// a store (sqlitestore, pgstore), replays the function after a crash or a restart, and
+// resumes it exactly where it was. Activities are plain Go functions run by workers.
+// A Client starts, signals and waits for instances from any process.
+package duroxide
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/duroxide-go/duroxide/history"
+	"github.com/duroxide-go/duroxide/yield"
+)
+
+// RuntimeOptions configure a Runtime. The zero value of every field means its default.
+type RuntimeOptions struct {
+	// OrchestrationConcurrency is the number of turns run at once (default 2); a negative
+	// value turns the orchestration dispatcher off (a worker-only runtime).
+	OrchestrationConcurrency int
+	// WorkerConcurrency is the number of activities run at once (default 2); a negative
+	// value turns the worker dispatcher off.
+	WorkerConcurrency int
+	// DispatcherPollInterval is how often idle dispatchers look for work (default 100 ms).
+	// Work queued through a store that signals changes (in this process) is picked up at once.
+	DispatcherPollInterval time.Duration
+	// WorkerLockTimeout is how long an activity stays locked without renewal (default
+	// 30 s). Running activities renew at half of it, which is also how soon an activity
+	// cancelled from another process sees IsCancelled.
+	WorkerLockTimeout time.Duration
+	// OrchestratorLockTimeout is how long an instance stays locked during a turn without
+	// renewal (default 5 s); long turns renew it.
+	OrchestratorLockTimeout time.Duration
+	// MaxDeliveryAttempts is how often a message may be fetched before it is treated as
+	// poison and fails its instance or activity (default 10).
+	MaxDeliveryAttempts int
+	// UnregisteredBackoff is the first wait before retrying work whose orchestration or
+	// activity is not registered here (default 1 s, doubling up to 60 s).
+	UnregisteredBackoff time.Duration
+	// InstanceCacheSize bounds the instances kept in memory between turns, coroutines
+	// parked, so a turn feeds only new messages instead of replaying the history
+	// (default 1,000; negative disables the cache: every turn replays).
+	InstanceCacheSize int
+	// StepBudget caps the new steps one turn records before it commits and continues in
+	// a fresh turn (default 10,000).
+	StepBudget int
+	// MaxHistoryEvents caps the events of one execution (default 50,000).
+	MaxHistoryEvents int
+	// Logger receives the runtime's logs; nil means a console logger on stderr whose
+	// levels come from DUROXIDE_LOG (e.g. "info" or "warn,orchestration=debug").
+	Logger *zerolog.Logger
+}
+
+func (o RuntimeOptions) withDefaults() RuntimeOptions {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.OrchestrationConcurrency, 2)
+	def(&o.WorkerConcurrency, 2)
+	def(&o.MaxDeliveryAttempts, 10)
+	def(&o.InstanceCacheSize, 1000)
+	defDur(&o.DispatcherPollInterval, 100*time.Millisecond)
+	defDur(&o.WorkerLockTimeout, 30*time.Second)
+	defDur(&o.OrchestratorLockTimeout, 5*time.Second)
+	defDur(&o.UnregisteredBackoff, time.Second)
+	return o
+}
+
+// Runtime runs orchestrations and activities against a store. Register code, then Start;
+// Shutdown stops it. Several runtimes, in one process or many, may share a store.
+type Runtime struct {
+	store    history.Store
+	notifier history.Notifier // nil when the store cannot signal
+	opts     RuntimeOptions
+	log      loggers
+	reg      *registry
+	client   *Client
+	id       string
+
+	mu       sync.Mutex
+	state    runState
+	cancel   context.CancelFunc
+	orchDone sync.WaitGroup
+	workDone sync.WaitGroup
+
+	cache   *instanceCache
+	running *runningActivities
+	metrics metrics
+
+	orchWake chan struct{} // wakes an idle orchestration dispatcher (peer hand-off)
+	workWake chan struct{}
+}
+
+type runState int
+
+const (
+	stateNew runState = iota
+	stateRunning
+	stateStopped
+)
+
+// NewRuntime returns a runtime on store. It does nothing until Start.
+func NewRuntime(store history.Store, opts RuntimeOptions) (*Runtime, error) {
+	if store == nil {
+		return nil, invalid("nil store")
+	}
+	if opts.MaxDeliveryAttempts < 0 || opts.StepBudget < 0 || opts.MaxHistoryEvents < 0 {
+		return nil, invalid("negative MaxDeliveryAttempts, StepBudget or MaxHistoryEvents")
+	}
+	o := opts.withDefaults()
+	var id [2]byte
+	_, _ = rand.Read(id[:])
+	rt := &Runtime{
+		store:    store,
+		opts:     o,
+		log:      newLoggers(opts.Logger),
+		reg:      newRegistry(),
+		client:   NewClient(store),
+		id:       hex.EncodeToString(id[:]),
+		running:  newRunningActivities(),
+		orchWake: make(chan struct{}, 1),
+		workWake: make(chan struct{}, 1),
+	}
+	rt.cache = newInstanceCache(o.InstanceCacheSize, rt.closeExecution)
+	rt.notifier, _ = store.(history.Notifier)
+	return rt, nil
+}
+
+// RegisterActivity registers fn under name. Empty, duplicate and reserved names fail.
+func (rt *Runtime) RegisterActivity(name string, fn Activity) error {
+	return rt.reg.addActivity(name, fn)
+}
+
+// RegisterOrchestration registers fn as version 1.0.0 of name.
+func (rt *Runtime) RegisterOrchestration(name string, fn yield.Orchestration) error {
+	return rt.reg.addOrchestration(name, DefaultVersion, fn)
+}
+
+// RegisterOrchestrationVersioned registers fn as version (semver) of name. New instances
+// and continue-as-new without a version run the latest version; running instances stay
+// on the version they started with.
+func (rt *Runtime) RegisterOrchestrationVersioned(name, version string, fn yield.Orchestration) error {
+	return rt.reg.addOrchestration(name, version, fn)
+}
+
+// Client returns a client on the runtime's store.
+func (rt *Runtime) Client() *Client { return rt.client }
+
+// Start launches the dispatchers and returns at once. Cancelling ctx stops the runtime
+// as Shutdown does (with the default grace of 5 s).
+func (rt *Runtime) Start(ctx context.Context) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	switch rt.state {
+	case stateRunning:
+		return ErrRuntimeStarted
+	case stateStopped:
+		return fmt.Errorf("%w: a runtime cannot be restarted; create a new one", ErrRuntimeStopped)
+	}
+	rt.state = stateRunning
+	runCtx, cancel := context.WithCancel(context.Background())
+	rt.cancel = cancel
+	for i := 0; i < rt.opts.OrchestrationConcurrency; i++ {
+		rt.orchDone.Add(1)
+		go rt.orchestrationLoop(runCtx, fmt.Sprintf("orch-%d-%s", i, rt.id))
+	}
+	for i := 0; i < rt.opts.WorkerConcurrency; i++ {
+		rt.workDone.Add(1)
+		go rt.workerLoop(runCtx, fmt.Sprintf("work-%d-%s", i, rt.id))
+	}
+	if ctx.Done() != nil {
+		go func() {
+			select {
+			case <-ctx.Done():
+				_ = rt.Shutdown(5 * time.Second)
+			case <-runCtx.Done():
+			}
+		}()
+	}
+	rt.log.runtime.Info().Str("runtime_id", rt.id).Int("orchestration_concurrency", rt.opts.OrchestrationConcurrency).
+		Int("worker_concurrency", rt.opts.WorkerConcurrency).Msg("runtime started")
+	return nil
+}
+
+// Shutdown stops fetching work, lets running turns and activities finish for up to
+// timeout, then cancels the activities still running (they see IsCancelled; their
+// results are dropped and they run again elsewhere) and unwinds cached instances. It
+// returns an error wrapping ErrTimeout if work was still running at the deadline, and
+// ErrRuntimeStopped when called again or before Start.
+func (rt *Runtime) Shutdown(timeout time.Duration) error {
+	rt.mu.Lock()
+	if rt.state != stateRunning {
+		rt.mu.Unlock()
+		return fmt.Errorf("%w: Shutdown called on a runtime that is not running", ErrRuntimeStopped)
+	}
+	rt.state = stateStopped
+	rt.cancel()
+	rt.mu.Unlock()
+
+	deadline := time.Now().Add(timeout)
+	var timedOut bool
+	if !waitGroupUntil(&rt.orchDone, deadline) {
+		timedOut = true
+	}
+	if !waitGroupUntil(&rt.workDone, deadline) {
+		timedOut = true
+		rt.running.cancelAll()
+		rt.workDone.Wait() // cancelled activities return promptly or are abandoned below
+	}
+	rt.orchDone.Wait()
+	rt.cache.closeAll()
+	rt.log.runtime.Info().Str("runtime_id", rt.id).Msg("runtime stopped")
+	if timedOut {
+		return fmt.Errorf("shutdown: %w: work still running after %s was cancelled", ErrTimeout, timeout)
+	}
+	return nil
+}
+
+// waitGroupUntil waits for wg until deadline; false if the deadline came first.
+func waitGroupUntil(wg *sync.WaitGroup, deadline time.Time) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// idle waits for a wake-up, the poll interval or the end of the runtime.
+func (rt *Runtime) idle(ctx context.Context, storeSignal <-chan struct{}, peer chan struct{}, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-storeSignal:
+	case <-peer:
+	case <-t.C:
+	}
+}
+
+// wakePeer passes a wake-up on to another idle dispatcher: one store signal may stand
+// for many queued items.
+func wakePeer(peer chan struct{}) {
+	select {
+	case peer <- struct{}{}:
+	default:
+	}
+}
+
+// backoff gives min(base·2^n, max).
+func backoff(base time.Duration, n int, max time.Duration) time.Duration {
+	d := base
+	for i := 0; i < n && d < max; i++ {
+		d *= 2
+	}
+	return min(d, max)
+}
+
+// sleepCtx sleeps d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// retryStore runs op until it succeeds, fails for good, or attempts run out, backing off
+// on retryable store errors.
+func retryStore(ctx context.Context, attempts int, op func() error) error {
+	var err error
+	for n := 0; n < attempts; n++ {
+		if err = op(); err == nil || !history.IsRetryable(err) || errors.Is(err, context.Canceled) {
+			return err
+		}
+		sleepCtx(ctx, backoff(10*time.Millisecond, n, time.Second))
+	}
+	return err
+}

@@ -1,0 +1,464 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/duroxide-go/duroxide/history"
+)
+
+func lockMs(d time.Duration) int64 {
+	if ms := durMs(d); ms > 0 {
+		return ms
+	}
+	return DefaultLockTimeout.Milliseconds()
+}
+
+// FetchOrchestration locks the instance owning the oldest visible message whose
+// instance is not locked, and returns all its visible messages with its state, the
+// current execution's history (after req.HistoryAfter) and its KV snapshot.
+func (s *Store) FetchOrchestration(ctx context.Context, req history.FetchOrchestrationRequest) (*history.OrchestrationLease, error) {
+	timeout := lockMs(req.LockTimeout)
+	var lease *history.OrchestrationLease
+	err := s.write(ctx, "FetchOrchestration", func(tx *sql.Tx, now int64) error {
+		lease = nil
+		var instance string
+		err := tx.QueryRowContext(ctx, `SELECT q.instance_id FROM orchestrator_queue q
+			WHERE q.visible_at <= ?1 AND NOT EXISTS (
+				SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > ?1)
+			ORDER BY q.id LIMIT 1`, now).Scan(&instance)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		token := newToken()
+		res, err := tx.ExecContext(ctx, `INSERT INTO instance_locks (instance_id, lock_token, locked_until, locked_at)
+			VALUES (?1, ?2, ?3, ?4)
+			ON CONFLICT(instance_id) DO UPDATE SET lock_token = excluded.lock_token,
+				locked_until = excluded.locked_until, locked_at = excluded.locked_at
+			WHERE instance_locks.locked_until <= ?4`, instance, token, now+timeout, now)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // cannot happen under BEGIN IMMEDIATE; no work then
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE orchestrator_queue SET lock_token = ?, attempt_count = attempt_count + 1
+			WHERE instance_id = ? AND visible_at <= ?`, token, instance, now); err != nil {
+			return err
+		}
+		l := &history.OrchestrationLease{LockToken: token, Instance: instance, KV: map[string]history.KVEntry{}}
+		var badMessage error
+		rows, err := tx.QueryContext(ctx, `SELECT id, message, attempt_count FROM orchestrator_queue
+			WHERE lock_token = ? ORDER BY id`, token)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for rows.Next() {
+			var id int64
+			var data string
+			var attempt int
+			if err := rows.Scan(&id, &data, &attempt); err != nil {
+				rows.Close()
+				return err
+			}
+			n++
+			l.Attempt = max(l.Attempt, attempt)
+			m, err := history.DecodeMessage([]byte(data))
+			if err != nil {
+				if badMessage == nil {
+					badMessage = fmt.Errorf("orchestrator queue row %d of %q: %w", id, instance, err)
+				}
+				continue
+			}
+			l.Messages = append(l.Messages, m)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		if n == 0 {
+			_, err := tx.ExecContext(ctx, `DELETE FROM instance_locks WHERE lock_token = ?`, token)
+			return err
+		}
+
+		st, ok, err := loadInstance(ctx, tx, instance)
+		if err != nil {
+			return err
+		}
+		l.State = st
+		if ok {
+			if req.HistoryAfter != nil {
+				l.HistoryAfter = req.HistoryAfter(instance, st.ExecutionID)
+			}
+			l.History, l.HistoryErr, err = loadHistory(ctx, tx, instance, st.ExecutionID, l.HistoryAfter)
+			if err != nil {
+				return err
+			}
+		}
+		if badMessage != nil && l.HistoryErr == nil {
+			l.History, l.HistoryErr = nil, badMessage
+		}
+		kv, err := tx.QueryContext(ctx, `SELECT key, value, updated_at FROM kv_store WHERE instance_id = ?`, instance)
+		if err != nil {
+			return err
+		}
+		for kv.Next() {
+			var k string
+			var e history.KVEntry
+			if err := kv.Scan(&k, &e.Value, &e.UpdatedAtMs); err != nil {
+				kv.Close()
+				return err
+			}
+			l.KV[k] = e
+		}
+		if err := errors.Join(kv.Err(), kv.Close()); err != nil {
+			return err
+		}
+		lease = l
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return lease, nil
+}
+
+// loadHistory reads an execution's events after a given id. A row that does not decode
+// gives decodeErr (and no events); err is a database failure.
+func loadHistory(ctx context.Context, tx *sql.Tx, instance string, exec, after uint64) (events []history.Event, decodeErr, err error) {
+	rows, err := tx.QueryContext(ctx, `SELECT event_id, data FROM history
+		WHERE instance_id = ? AND execution_id = ? AND event_id > ? ORDER BY event_id`,
+		instance, int64(exec), int64(after))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var data string
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, nil, err
+		}
+		if decodeErr != nil {
+			continue
+		}
+		e, err := history.DecodeEvent([]byte(data))
+		if err != nil {
+			decodeErr = fmt.Errorf("history of %q execution %d, event %d: %w", instance, exec, id, err)
+			events = nil
+			continue
+		}
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	return events, decodeErr, nil
+}
+
+// CommitOrchestration records a turn atomically and releases the instance lock.
+func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c history.Commit) (history.CommitResult, error) {
+	var res history.CommitResult
+	var ch changes
+	err := s.write(ctx, "CommitOrchestration", func(tx *sql.Tx, now int64) error {
+		res, ch = history.CommitResult{}, changes{}
+		var instance string
+		var until int64
+		err := tx.QueryRowContext(ctx, `SELECT instance_id, locked_until FROM instance_locks WHERE lock_token = ?`,
+			lockToken).Scan(&instance, &until)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: commit: unknown or released lock token", history.ErrLockLost)
+		}
+		if err != nil {
+			return err
+		}
+		if until <= now {
+			return fmt.Errorf("%w: commit: the lock on %q expired", history.ErrLockLost, instance)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM orchestrator_queue WHERE lock_token = ?`, lockToken); err != nil {
+			return err
+		}
+		if err := commitInstance(ctx, tx, now, instance, c, &ch); err != nil {
+			return err
+		}
+		for _, w := range c.Activities {
+			b, err := encodeWork(w)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO worker_queue
+				(instance_id, execution_id, activity_id, message, visible_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				w.Instance, int64(w.ExecutionID), int64(w.ID), string(b), now, now); err != nil {
+				return err
+			}
+			ch.work = true
+		}
+		// After queueing, so that an activity scheduled and cancelled in one turn nets to nothing.
+		for _, a := range c.CancelledActivities {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM worker_queue
+				WHERE instance_id = ? AND execution_id = ? AND activity_id = ?`,
+				a.Instance, int64(a.ExecutionID), int64(a.ID)); err != nil {
+				return err
+			}
+		}
+		for _, m := range c.Messages {
+			if m.Kind == history.MsgStartOrchestration {
+				created, err := createInstanceRow(ctx, tx, m, now)
+				if err != nil {
+					return err
+				}
+				if !created {
+					res.Rejected = append(res.Rejected, m)
+					if m.ParentInstance != "" {
+						if err := queueMessage(ctx, tx, history.ChildStartRejected(m), now); err != nil {
+							return err
+						}
+						ch.orch = true
+					}
+					continue
+				}
+				ch.instances = append(ch.instances, m.Instance)
+			}
+			if err := queueMessage(ctx, tx, m, now); err != nil {
+				return err
+			}
+			ch.orch = true
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM instance_locks WHERE lock_token = ?`, lockToken)
+		return err
+	})
+	if err != nil {
+		return history.CommitResult{}, err
+	}
+	s.fire(&ch)
+	return res, nil
+}
+
+// commitInstance records the instance part of a commit: execution, history, status,
+// custom status and KV.
+func commitInstance(ctx context.Context, tx *sql.Tx, now int64, instance string, c history.Commit, ch *changes) error {
+	var started *history.Event
+	var custom *history.Event
+	for i := range c.Delta {
+		switch c.Delta[i].Kind {
+		case history.OrchestrationStarted:
+			if started == nil {
+				started = &c.Delta[i]
+			}
+		case history.CustomStatusUpdated:
+			custom = &c.Delta[i]
+		}
+	}
+	var cur int64
+	err := tx.QueryRowContext(ctx, `SELECT current_execution_id FROM instances WHERE instance_id = ?`, instance).Scan(&cur)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if started == nil {
+			return nil // the instance is gone: nothing of it to record
+		}
+		cur = int64(max(c.ExecutionID, 1))
+		if _, err := tx.ExecContext(ctx, `INSERT INTO instances
+			(instance_id, name, version, current_execution_id, status, parent_instance_id, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, instance, started.Name, started.Version, cur,
+			string(history.StatusRunning), nullString(started.ParentInstance), now, now); err != nil {
+			return err
+		}
+		ch.instances = append(ch.instances, instance)
+	case err != nil:
+		return err
+	}
+	exec := int64(c.ExecutionID)
+	if exec == 0 {
+		exec = cur
+	}
+	current := exec >= cur
+	if exec > cur {
+		if _, err := tx.ExecContext(ctx, `UPDATE instances SET current_execution_id = ?, status = ?,
+			output = NULL, error = NULL WHERE instance_id = ?`, exec, string(history.StatusRunning), instance); err != nil {
+			return err
+		}
+		ch.instances = append(ch.instances, instance)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO executions (instance_id, execution_id, status, started_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, instance, exec, string(history.StatusRunning), now); err != nil {
+		return err
+	}
+
+	for _, e := range c.Delta {
+		if e.EventID == 0 {
+			return invalid("append to %q execution %d: %s has event id 0", instance, exec, e.Describe())
+		}
+		b, err := history.EncodeEvent(e)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO history (instance_id, execution_id, event_id, kind, data, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, instance, exec, int64(e.EventID), string(e.Kind), string(b), now); err != nil {
+			return fmt.Errorf("append %s to %q execution %d: %w", e, instance, exec, err)
+		}
+	}
+	if started != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE instances SET name = ?, version = ?,
+			parent_instance_id = COALESCE(?, parent_instance_id) WHERE instance_id = ?`,
+			started.Name, started.Version, nullString(started.ParentInstance), instance); err != nil {
+			return err
+		}
+	}
+
+	terminal := false
+	switch c.Status {
+	case "", history.StatusRunning:
+	case history.StatusCompleted, history.StatusFailed, history.StatusContinuedAsNew:
+		terminal = true
+		errArg, err := encodeDetails(c.Error)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE executions SET status = ?, output = ?, error = ?, completed_at = ?
+			WHERE instance_id = ? AND execution_id = ?`,
+			string(c.Status), rawArg(c.Output), errArg, now, instance, exec); err != nil {
+			return err
+		}
+		if current {
+			if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = ?, output = ?, error = ? WHERE instance_id = ?`,
+				string(c.Status), rawArg(c.Output), errArg, instance); err != nil {
+				return err
+			}
+			ch.instances = append(ch.instances, instance)
+		}
+	default:
+		return invalid("commit of %q: unknown status %q", instance, c.Status)
+	}
+
+	if custom != nil {
+		var status any
+		if custom.Status != nil {
+			status = *custom.Status
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE instances SET custom_status = ?,
+			custom_status_version = custom_status_version + 1 WHERE instance_id = ?`, status, instance); err != nil {
+			return err
+		}
+		ch.instances = append(ch.instances, instance)
+	}
+
+	if err := applyKV(ctx, tx, now, instance, c.Delta); err != nil {
+		return err
+	}
+	if terminal {
+		if err := mergeKV(ctx, tx, instance); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE instances SET updated_at = ? WHERE instance_id = ?`, now, instance)
+	return err
+}
+
+// applyKV records the delta's KV events in kv_delta, in order.
+func applyKV(ctx context.Context, tx *sql.Tx, now int64, instance string, delta []history.Event) error {
+	for _, e := range delta {
+		ts := e.TimestampMs
+		if ts == 0 {
+			ts = now
+		}
+		var err error
+		switch e.Kind {
+		case history.KeyValueSet:
+			_, err = tx.ExecContext(ctx, `INSERT INTO kv_delta (instance_id, key, value, updated_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT(instance_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+				instance, e.Key, e.Value, ts)
+		case history.KeyValueCleared:
+			_, err = tx.ExecContext(ctx, `INSERT INTO kv_delta (instance_id, key, value, updated_at) VALUES (?, ?, NULL, ?)
+				ON CONFLICT(instance_id, key) DO UPDATE SET value = NULL, updated_at = excluded.updated_at`,
+				instance, e.Key, ts)
+		case history.KeyValuesCleared:
+			if _, err = tx.ExecContext(ctx, `UPDATE kv_delta SET value = NULL, updated_at = ? WHERE instance_id = ?`,
+				ts, instance); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO kv_delta (instance_id, key, value, updated_at)
+				SELECT instance_id, key, NULL, ? FROM kv_store WHERE instance_id = ?
+				ON CONFLICT(instance_id, key) DO UPDATE SET value = NULL, updated_at = excluded.updated_at`,
+				ts, instance)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeKV folds the current execution's KV changes into kv_store.
+func mergeKV(ctx context.Context, tx *sql.Tx, instance string) error {
+	for _, q := range []string{
+		`INSERT INTO kv_store (instance_id, key, value, updated_at)
+			SELECT instance_id, key, value, updated_at FROM kv_delta WHERE instance_id = ?1 AND value IS NOT NULL
+			ON CONFLICT(instance_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		`DELETE FROM kv_store WHERE instance_id = ?1 AND key IN
+			(SELECT key FROM kv_delta WHERE instance_id = ?1 AND value IS NULL)`,
+		`DELETE FROM kv_delta WHERE instance_id = ?1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, instance); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AbandonOrchestration releases the lock; the batch (and any other visible message of
+// the instance) becomes visible again after delay.
+func (s *Store) AbandonOrchestration(ctx context.Context, lockToken string, delay time.Duration, ignoreAttempt bool) error {
+	err := s.write(ctx, "AbandonOrchestration", func(tx *sql.Tx, now int64) error {
+		var instance string
+		err := tx.QueryRowContext(ctx, `DELETE FROM instance_locks WHERE lock_token = ? RETURNING instance_id`,
+			lockToken).Scan(&instance)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: abandon: unknown or released lock token", history.ErrLockLost)
+		}
+		if err != nil {
+			return err
+		}
+		if ignoreAttempt {
+			if _, err := tx.ExecContext(ctx, `UPDATE orchestrator_queue SET attempt_count = MAX(0, attempt_count - 1)
+				WHERE lock_token = ?`, lockToken); err != nil {
+				return err
+			}
+		}
+		if d := durMs(delay); d > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE orchestrator_queue SET visible_at = ?
+				WHERE instance_id = ? AND (lock_token = ? OR visible_at <= ?)`,
+				now+d, instance, lockToken, now); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE orchestrator_queue SET lock_token = NULL WHERE lock_token = ?`, lockToken)
+		return err
+	})
+	if err == nil {
+		signal(s.n.orch)
+	}
+	return err
+}
+
+// RenewOrchestrationLock extends a live lock by extend from now.
+func (s *Store) RenewOrchestrationLock(ctx context.Context, lockToken string, extend time.Duration) error {
+	return s.write(ctx, "RenewOrchestrationLock", func(tx *sql.Tx, now int64) error {
+		res, err := tx.ExecContext(ctx, `UPDATE instance_locks SET locked_until = ?
+			WHERE lock_token = ? AND locked_until > ?`, now+lockMs(extend), lockToken, now)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("%w: renew: the lock expired or was released", history.ErrLockLost)
+		}
+		return nil
+	})
+}

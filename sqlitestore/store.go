@@ -1,0 +1,305 @@
+// Package sqlitestore is the embedded default history.Store: one SQLite database file
+// (or a private in-memory database) holding every instance's history, status, KV store
+// and the two peek-lock queues.
+//
+// Durability and concurrency: file databases run in WAL mode with synchronous=FULL by
+// default, so no committed turn is lost on power failure; WithSynchronousNormal trades
+// that for speed (a process crash loses nothing, a power failure may lose the last
+// commits). Every write is one BEGIN IMMEDIATE transaction on a single writer
+// connection, so writers in one process queue in Go and writers in other processes wait
+// on SQLite's busy timeout; reads of file databases go through a separate pool of
+// query-only connections and never wait for writers.
+//
+// The schema is versioned in the schema_version table; Open applies the migrations the
+// file lacks, each in its own transaction, and refuses a file written by a newer build.
+//
+// Timestamps are integer Unix milliseconds from the store's clock (WithClock).
+// Payloads are stored as TEXT exactly as the history codec writes them.
+//
+// Behaviour the contract leaves open:
+//   - A fetch whose lock timeout is zero or negative locks for DefaultLockTimeout.
+//   - A queued message that cannot be decoded is handled like an undecodable history
+//     row: the lease comes back (lock held) with HistoryErr set and without that
+//     message; a commit of the lease deletes it with the rest of the batch.
+//   - A worker-queue row that cannot be decoded is locked (so it does not block the rows
+//     behind it) and FetchActivity returns a non-retryable *history.StoreError.
+//   - A commit for an instance whose row is missing records its delta only if the delta
+//     holds an OrchestrationStarted (the row is then recreated from it); otherwise it
+//     records no history or status but still removes the batch and queues the
+//     commit's messages and activities.
+//   - Messages a commit routes to an instance without a row are queued (a fetch returns
+//     them with a zero State); completions are queued for terminal instances too. Only
+//     SendMessage checks the addressee.
+//   - AbandonOrchestration with a delay also delays the instance's other visible
+//     messages, so that they are not handled before the batch; ignoreAttempt concerns
+//     the batch only. Abandoning an expired lock that no other fetch has taken still
+//     releases it; the activity calls (Complete, Abandon, Renew) need a live lock.
+//   - GetKV and GetAllKV of an unknown instance report no keys (no ErrNotFound).
+//   - Commit.ExecutionID 0 means the current execution.
+//   - FetchOrchestrationRequest.HistoryAfter is called inside the fetch's transaction:
+//     it must be quick and must not call the store.
+//
+// Notifier signals are in-process: a Store learns only of its own writes, not of those
+// made by other processes sharing the file (they are found by polling).
+package sqlitestore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/duroxide-go/duroxide/history"
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+var (
+	_ history.Store    = (*Store)(nil)
+	_ history.Notifier = (*Store)(nil)
+)
+
+// DefaultLockTimeout is the lock duration used when a fetch asks for none.
+const DefaultLockTimeout = 30 * time.Second
+
+// DefaultBusyTimeout is how long a write waits for another process holding the
+// database's write lock before failing with a retryable error.
+const DefaultBusyTimeout = 10 * time.Second
+
+// ErrSchemaTooNew is returned by Open for a database written by a newer build.
+var ErrSchemaTooNew = errors.New("sqlitestore: database schema is newer than this build supports")
+
+// ErrNotDatabase is returned by Open for a file that is not a SQLite database.
+var ErrNotDatabase = errors.New("sqlitestore: file is not a SQLite database")
+
+// Option configures a Store.
+type Option func(*config)
+
+type config struct {
+	clock       func() time.Time
+	synchronous string
+	busyTimeout time.Duration
+}
+
+// WithClock sets the clock every timestamp, visibility and lock expiry is computed
+// from (default time.Now). Meant for tests.
+func WithClock(clock func() time.Time) Option {
+	return func(c *config) {
+		if clock != nil {
+			c.clock = clock
+		}
+	}
+}
+
+// WithSynchronousNormal runs the database with synchronous=NORMAL instead of FULL:
+// commits survive a process crash but the last ones may be lost on power failure.
+func WithSynchronousNormal() Option {
+	return func(c *config) { c.synchronous = "NORMAL" }
+}
+
+// WithBusyTimeout sets how long a write waits for the database's write lock held by
+// another process (default DefaultBusyTimeout).
+func WithBusyTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d >= 0 {
+			c.busyTimeout = d
+		}
+	}
+}
+
+// Store is a history.Store and history.Notifier on SQLite. It is safe for concurrent use.
+type Store struct {
+	db    *sql.DB // the single writer connection (and every read, in memory)
+	rdb   *sql.DB // query-only readers (== db in memory)
+	clock func() time.Time
+	n     notifier
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens (creating it, and its parent folders, if needed) the database file at path
+// and brings its schema up to date.
+func Open(path string, opts ...Option) (*Store, error) {
+	cfg := newConfig(opts)
+	if path == "" {
+		return nil, errors.New("sqlitestore: open: empty path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	base := "file:" + (&url.URL{Path: abs}).EscapedPath()
+	busy := fmt.Sprint(cfg.busyTimeout.Milliseconds())
+
+	writer := url.Values{}
+	writer.Set("_txlock", "immediate")
+	writer.Set("_busy_timeout", busy)
+	writer.Set("_foreign_keys", "1")
+	writer.Set("_journal_mode", "WAL")
+	writer.Set("_synchronous", cfg.synchronous)
+	db, err := sql.Open("sqlite3", base+"?"+writer.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	single(db)
+	if err := prepare(db, cfg); err != nil {
+		db.Close()
+		return nil, openError(path, err)
+	}
+
+	reader := url.Values{}
+	reader.Set("_txlock", "deferred")
+	reader.Set("_busy_timeout", busy)
+	reader.Set("_foreign_keys", "1")
+	reader.Set("_query_only", "1")
+	rdb, err := sql.Open("sqlite3", base+"?"+reader.Encode())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(4)
+	rdb.SetMaxIdleConns(4)
+	if err := rdb.Ping(); err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, openError(path, err)
+	}
+	return &Store{db: db, rdb: rdb, clock: cfg.clock, n: newNotifier()}, nil
+}
+
+var memSeq atomic.Uint64
+
+// InMemory opens a fresh in-memory database, private to the returned Store. Its data is
+// lost on Close.
+func InMemory(opts ...Option) (*Store, error) {
+	cfg := newConfig(opts)
+	q := url.Values{}
+	q.Set("mode", "memory")
+	q.Set("cache", "shared")
+	q.Set("_txlock", "immediate")
+	q.Set("_busy_timeout", fmt.Sprint(cfg.busyTimeout.Milliseconds()))
+	q.Set("_foreign_keys", "1")
+	q.Set("_synchronous", cfg.synchronous)
+	name := fmt.Sprintf("duroxide-mem-%d-%d-%s", os.Getpid(), memSeq.Add(1), newToken()[:8])
+	db, err := sql.Open("sqlite3", "file:"+name+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: in-memory: %w", err)
+	}
+	// One connection that is never recycled: the database lives as long as it does.
+	single(db)
+	if err := prepare(db, cfg); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlitestore: in-memory: %w", err)
+	}
+	return &Store{db: db, rdb: db, clock: cfg.clock, n: newNotifier()}, nil
+}
+
+func newConfig(opts []Option) config {
+	cfg := config{clock: time.Now, synchronous: "FULL", busyTimeout: DefaultBusyTimeout}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
+func single(db *sql.DB) {
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+}
+
+func prepare(db *sql.DB, cfg config) error {
+	ctx := context.Background()
+	if err := db.PingContext(ctx); err != nil {
+		return err
+	}
+	return migrate(ctx, db, cfg.clock().UnixMilli())
+}
+
+func openError(path string, err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrNotADB || se.Code == sqlite3.ErrCorrupt) {
+		return fmt.Errorf("%w: %s: %w", ErrNotDatabase, path, err)
+	}
+	return fmt.Errorf("sqlitestore: open %s: %w", path, err)
+}
+
+// Close closes the database. Watchers and waiting receivers are not signalled.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.rdb != s.db {
+			errs = append(errs, s.rdb.Close())
+		}
+		errs = append(errs, s.db.Close())
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+func (s *Store) nowMs() int64 { return s.clock().UnixMilli() }
+
+func newToken() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// write runs fn in one BEGIN IMMEDIATE transaction on the writer connection; now is read
+// once the write lock is held. Errors are classified (see wrap).
+func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx, now int64) error) error {
+	return s.inTx(ctx, s.db, op, fn)
+}
+
+// read runs fn in a read transaction (a consistent snapshot).
+func (s *Store) read(ctx context.Context, op string, fn func(tx *sql.Tx, now int64) error) error {
+	return s.inTx(ctx, s.rdb, op, fn)
+}
+
+// inTx runs fn in a transaction. The caller's ctx bounds the wait for a connection and
+// each statement, but not the transaction itself: database/sql discards the connection
+// of a transaction whose context ends first, which would destroy an in-memory database.
+// A statement interrupted by ctx fails, and the transaction is rolled back as usual.
+func (s *Store) inTx(ctx context.Context, db *sql.DB, op string, fn func(tx *sql.Tx, now int64) error) error {
+	if err := ctx.Err(); err != nil {
+		return wrap(op, err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return wrap(op, err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		return wrap(op, err)
+	}
+	if err := fn(tx, s.nowMs()); err != nil {
+		_ = tx.Rollback()
+		return wrap(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return wrap(op, err)
+	}
+	return nil
+}
+
+func durMs(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return d.Milliseconds()
+}

@@ -1,0 +1,208 @@
+package duroxide
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/duroxide-go/duroxide/history"
+	"github.com/duroxide-go/duroxide/yield"
+)
+
+// The worker dispatcher: fetch a locked activity, run it while renewing its lock, and
+// complete it with its result. A lost lock means the activity was cancelled (withdrawn by
+// its orchestration) or taken over after expiry: its result is then dropped.
+
+func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
+	defer rt.workDone.Done()
+	var signal <-chan struct{}
+	if rt.notifier != nil {
+		signal = rt.notifier.WorkerWork()
+	}
+	failures := 0
+	for ctx.Err() == nil {
+		lease, err := rt.store.FetchActivity(ctx, history.FetchActivityRequest{LockTimeout: rt.opts.WorkerLockTimeout})
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			rt.log.runtime.Warn().Err(err).Str("worker_id", workerID).Msg("fetching activity work failed")
+			sleepCtx(ctx, backoff(100*time.Millisecond, failures-1, 3*time.Second))
+			continue
+		}
+		failures = 0
+		if lease == nil {
+			rt.idle(ctx, signal, rt.workWake, rt.opts.DispatcherPollInterval)
+			continue
+		}
+		wakePeer(rt.workWake)
+		rt.runActivity(lease, workerID)
+	}
+}
+
+func (rt *Runtime) runActivity(lease *history.ActivityLease, workerID string) {
+	bg := context.Background() // store calls of a running activity outlive the runtime's stop
+	w := lease.Work
+	ref := history.ActivityRef{Instance: w.Instance, ExecutionID: w.ExecutionID, ID: w.ID}
+	log := rt.log.activity.With().Str("instance_id", w.Instance).Uint64("execution_id", w.ExecutionID).
+		Str("orchestration_name", w.OrchestrationName).Str("orchestration_version", w.OrchestrationVersion).
+		Str("activity_name", w.Name).Uint64("activity_id", w.ID).Str("worker_id", workerID).Logger()
+
+	if lease.Attempt > rt.opts.MaxDeliveryAttempts {
+		rt.metrics.poisoned.Add(1)
+		log.Error().Int("attempt", lease.Attempt).Msg("poison: activity exceeded its delivery attempts")
+		d := &history.ErrorDetails{Category: history.CategoryPoison, Kind: history.KindPoisonActivity, Instance: w.Instance,
+			ActivityName: w.Name, ActivityID: w.ID, AttemptCount: lease.Attempt, MaxAttempts: rt.opts.MaxDeliveryAttempts}
+		rt.completeActivity(lease, &history.Message{Kind: history.MsgActivityFailed, Instance: w.Instance, ExecutionID: w.ExecutionID, ID: w.ID, Error: d}, &log)
+		return
+	}
+	fn, ok := rt.activityFunc(w.Name)
+	if !ok {
+		rt.metrics.unregistered.Add(1)
+		delay := backoff(rt.opts.UnregisteredBackoff, lease.Attempt-1, 60*time.Second)
+		log.Warn().Int("attempt", lease.Attempt).Dur("retry_in", delay).Msg("activity not registered in this runtime; will retry")
+		if err := retryStore(bg, 3, func() error { return rt.store.AbandonActivity(bg, lease.LockToken, delay, false) }); err != nil {
+			log.Warn().Err(err).Msg("abandoning the activity failed; its lock will expire")
+		}
+		return
+	}
+
+	actx, cancel := context.WithCancel(bg)
+	defer cancel()
+	a := &ActivityContext{work: w, workerID: workerID, ctx: actx, cancel: cancel, client: rt.client, log: log}
+	rt.running.add(ref, a)
+	defer rt.running.remove(ref)
+	stopRenew := rt.renewActivityLock(lease.LockToken, a, &log)
+	out, err := callActivity(fn, a, yield.RawValue(w.Input))
+	stopRenew()
+
+	if a.IsCancelled() {
+		rt.metrics.activitiesCancelled.Add(1)
+		log.Debug().Msg("activity cancelled; its result is dropped")
+		// Remove it if the lock is still ours (a local cancel); a lost lock means it is gone.
+		_ = rt.store.CompleteActivity(bg, lease.LockToken, nil)
+		return
+	}
+	msg := history.Message{Instance: w.Instance, ExecutionID: w.ExecutionID, ID: w.ID}
+	if err == nil {
+		var v yield.Value
+		if v, err = yield.ValueOf(out); err == nil && len(v.Raw()) > MaxPayloadBytes {
+			err = NonRetryable(fmt.Errorf("result is %d bytes (limit %d)", len(v.Raw()), MaxPayloadBytes))
+		}
+		msg.Kind, msg.Result = history.MsgActivityCompleted, payload(v)
+	}
+	if err != nil {
+		rt.metrics.activitiesFailed.Add(1)
+		d := history.Application(history.KindActivityFailed, fmt.Sprintf("Activity '%s' call failed: %s", w.Name, err))
+		d.NonRetryable = IsNonRetryable(err)
+		var pe *activityPanic
+		if errors.As(err, &pe) {
+			d.Stack = pe.stack
+		}
+		msg.Kind, msg.Result, msg.Error = history.MsgActivityFailed, nil, d
+		log.Debug().Err(err).Msg("activity failed")
+	} else {
+		rt.metrics.activitiesCompleted.Add(1)
+	}
+	rt.completeActivity(lease, &msg, &log)
+}
+
+// activityFunc finds a registered activity or a built-in system activity.
+func (rt *Runtime) activityFunc(name string) (Activity, bool) {
+	if name == yield.SysGetKVActivity {
+		return rt.getKVFromInstance, true
+	}
+	return rt.reg.activity(name)
+}
+
+// getKVFromInstance serves ctx.GetKVValueFromInstance.
+func (rt *Runtime) getKVFromInstance(a *ActivityContext, input yield.Value) (any, error) {
+	var req struct {
+		InstanceID string `json:"instance_id"`
+		Key        string `json:"key"`
+	}
+	if err := input.Decode(&req); err != nil {
+		return nil, NonRetryable(fmt.Errorf("get_kv_value: invalid input: %w", err))
+	}
+	if req.InstanceID == "" || req.Key == "" {
+		return nil, NonRetryable(errors.New("get_kv_value: missing instance_id or key"))
+	}
+	v, ok, err := rt.store.GetKV(a.Context(), req.InstanceID, req.Key)
+	if err != nil {
+		return nil, fmt.Errorf("get_kv_value: %w", err)
+	}
+	if !ok {
+		return json.RawMessage("null"), nil
+	}
+	return v, nil
+}
+
+type activityPanic struct {
+	value any
+	stack string
+}
+
+func (p *activityPanic) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+
+// callActivity runs fn, turning a panic into an error.
+func callActivity(fn Activity, a *ActivityContext, in yield.Value) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, &activityPanic{value: r, stack: string(debug.Stack())}
+		}
+	}()
+	return fn(a, in)
+}
+
+func (rt *Runtime) completeActivity(lease *history.ActivityLease, msg *history.Message, log *zerolog.Logger) {
+	bg := context.Background()
+	err := retryStore(bg, 5, func() error { return rt.store.CompleteActivity(bg, lease.LockToken, msg) })
+	switch {
+	case err == nil:
+	case errors.Is(err, history.ErrLockLost):
+		rt.metrics.activitiesCancelled.Add(1)
+		log.Debug().Msg("activity result dropped: it was cancelled or its lock expired")
+	default:
+		log.Error().Err(err).Msg("recording the activity result failed; it will run again")
+		_ = rt.store.AbandonActivity(bg, lease.LockToken, 100*time.Millisecond, false)
+	}
+}
+
+// renewActivityLock keeps the activity locked while it runs; a lost lock cancels it.
+func (rt *Runtime) renewActivityLock(token string, a *ActivityContext, log *zerolog.Logger) (stop func()) {
+	timeout := rt.opts.WorkerLockTimeout
+	interval := max(timeout/2, 10*time.Millisecond)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				err := rt.store.RenewActivityLock(context.Background(), token, timeout)
+				if errors.Is(err, history.ErrLockLost) {
+					log.Debug().Msg("activity lock lost: cancelling the activity")
+					a.markCancelled()
+					return
+				}
+				if err != nil {
+					log.Warn().Err(err).Msg("renewing the activity lock failed")
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
