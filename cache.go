@@ -13,11 +13,12 @@ import (
 // turn feeds them only what is new. It is bounded (least recently used out); an entry is
 // taken out while its instance runs a turn, so no two turns share one.
 type instanceCache struct {
-	close func(*yield.Execution) // unwinds an execution leaving the cache
-	mu    sync.Mutex
-	size  int
-	order *list.List // of *cacheEntry, most recent at the front
-	byID  map[string]*list.Element
+	close  func(*yield.Execution) // unwinds an execution leaving the cache
+	mu     sync.Mutex
+	closed bool // after closeAll (runtime stopped), nothing is kept
+	size   int
+	order  *list.List // of *cacheEntry, most recent at the front
+	byID   map[string]*list.Element
 }
 
 type cacheEntry struct {
@@ -52,6 +53,11 @@ func (c *instanceCache) put(instance string, ex *yield.Execution) {
 	}
 	var evicted []*yield.Execution
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		c.close(ex)
+		return
+	}
 	if el, ok := c.byID[instance]; ok { // cannot happen while the instance is locked; be safe
 		evicted = append(evicted, el.Value.(*cacheEntry).ex)
 		c.order.Remove(el)
@@ -85,6 +91,7 @@ func (c *instanceCache) closeAll() {
 	}
 	c.order.Init()
 	clear(c.byID)
+	c.closed = true
 	c.mu.Unlock()
 	for _, ex := range all {
 		c.close(ex)
@@ -94,8 +101,9 @@ func (c *instanceCache) closeAll() {
 // runningActivities tracks the activities running in this process so that a turn that
 // cancels one (a race loser, a finished instance) can tell it at once.
 type runningActivities struct {
-	mu sync.Mutex
-	m  map[history.ActivityRef]*ActivityContext
+	mu        sync.Mutex
+	m         map[history.ActivityRef]*ActivityContext
+	cancelled bool // cancelAll cancelled at least one activity
 }
 
 func newRunningActivities() *runningActivities {
@@ -130,10 +138,17 @@ func (r *runningActivities) cancelAll() {
 	for _, a := range r.m {
 		all = append(all, a)
 	}
+	r.cancelled = r.cancelled || len(all) > 0
 	r.mu.Unlock()
 	for _, a := range all {
 		a.markCancelled()
 	}
+}
+
+func (r *runningActivities) cancelledAny() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cancelled
 }
 
 // metrics are the runtime's counters.

@@ -212,23 +212,30 @@ func (rt *Runtime) Shutdown(timeout time.Duration) error {
 	rt.mu.Unlock()
 
 	deadline := time.Now().Add(timeout)
-	var timedOut bool
-	if !waitGroupUntil(&rt.orchDone, deadline) {
-		timedOut = true
-	}
-	if !waitGroupUntil(&rt.workDone, deadline) {
-		timedOut = true
+	orchDone := waitGroupUntil(&rt.orchDone, deadline)
+	workDone := waitGroupUntil(&rt.workDone, deadline)
+	if !workDone {
+		// Tell the activities still running; give them a moment to return. One that
+		// ignores cancellation keeps its goroutine, and its result is recorded if it
+		// ever finishes while its lock holds, else it runs again elsewhere.
 		rt.running.cancelAll()
-		rt.workDone.Wait() // cancelled activities return promptly or are abandoned below
+		workDone = waitGroupUntil(&rt.workDone, time.Now().Add(shutdownCancelGrace))
 	}
-	rt.orchDone.Wait()
 	rt.cache.closeAll()
 	rt.log.runtime.Info().Str("runtime_id", rt.id).Msg("runtime stopped")
-	if timedOut {
-		return fmt.Errorf("shutdown: %w: work still running after %s was cancelled", ErrTimeout, timeout)
+	switch {
+	case !orchDone:
+		return fmt.Errorf("shutdown: %w: a turn was still running after %s", ErrTimeout, timeout)
+	case !workDone:
+		return fmt.Errorf("shutdown: %w: activities still running after %s were cancelled and did not return", ErrTimeout, timeout)
+	case rt.running.cancelledAny():
+		return fmt.Errorf("shutdown: %w: activities still running after %s were cancelled", ErrTimeout, timeout)
 	}
 	return nil
 }
+
+// shutdownCancelGrace is how long Shutdown waits for cancelled activities to return.
+const shutdownCancelGrace = 2 * time.Second
 
 // waitGroupUntil waits for wg until deadline; false if the deadline came first.
 func waitGroupUntil(wg *sync.WaitGroup, deadline time.Time) bool {
