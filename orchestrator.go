@@ -282,29 +282,13 @@ func (rt *Runtime) historyUnreadable(ctx context.Context, lease *history.Orchest
 // renewOrchestrationLock keeps the instance locked while a long turn runs.
 func (rt *Runtime) renewOrchestrationLock(token string, log *zerolog.Logger) (stop func()) {
 	timeout := rt.opts.OrchestratorLockTimeout
-	interval := max(timeout/2, 50*time.Millisecond)
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if err := rt.store.RenewOrchestrationLock(context.Background(), token, timeout); err != nil {
-					log.Warn().Err(err).Msg("renewing the instance lock failed")
-					return
-				}
-			}
+	return keepRenewing(max(timeout/2, 50*time.Millisecond), func() bool {
+		if err := rt.store.RenewOrchestrationLock(context.Background(), token, timeout); err != nil {
+			log.Warn().Err(err).Msg("renewing the instance lock failed")
+			return false
 		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
+		return true
+	})
 }
 
 // traceFunc routes orchestration traces to the orchestration logger.

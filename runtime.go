@@ -275,6 +275,32 @@ func wakePeer(peer chan struct{}) {
 	}
 }
 
+// keepRenewing calls renew every interval, on its own goroutine, until stop is called
+// or renew returns false. stop waits for the goroutine to end.
+func keepRenewing(interval time.Duration, renew func() bool) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if !renew() {
+					return
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
 // backoff gives min(base·2^n, max).
 func backoff(base time.Duration, n int, max time.Duration) time.Duration {
 	d := base

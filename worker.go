@@ -177,32 +177,16 @@ func (rt *Runtime) completeActivity(lease *history.ActivityLease, msg *history.M
 // renewActivityLock keeps the activity locked while it runs; a lost lock cancels it.
 func (rt *Runtime) renewActivityLock(token string, a *ActivityContext, log *zerolog.Logger) (stop func()) {
 	timeout := rt.opts.WorkerLockTimeout
-	interval := max(timeout/2, 10*time.Millisecond)
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				err := rt.store.RenewActivityLock(context.Background(), token, timeout)
-				if errors.Is(err, history.ErrLockLost) {
-					log.Debug().Msg("activity lock lost: cancelling the activity")
-					a.markCancelled()
-					return
-				}
-				if err != nil {
-					log.Warn().Err(err).Msg("renewing the activity lock failed")
-				}
-			}
+	return keepRenewing(max(timeout/2, 10*time.Millisecond), func() bool {
+		err := rt.store.RenewActivityLock(context.Background(), token, timeout)
+		if errors.Is(err, history.ErrLockLost) {
+			log.Debug().Msg("activity lock lost: cancelling the activity")
+			a.markCancelled()
+			return false
 		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
+		if err != nil {
+			log.Warn().Err(err).Msg("renewing the activity lock failed")
+		}
+		return true
+	})
 }
