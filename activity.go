@@ -22,6 +22,7 @@ type ActivityContext struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	cancelled atomic.Bool
+	stopping  atomic.Bool // cancelled because the runtime stops, not because it is unneeded
 	client    *Client
 	log       zerolog.Logger
 }

@@ -141,6 +141,7 @@ func (r *runningActivities) cancelAll() {
 	r.cancelled = r.cancelled || len(all) > 0
 	r.mu.Unlock()
 	for _, a := range all {
+		a.stopping.Store(true)
 		a.markCancelled()
 	}
 }

@@ -82,6 +82,14 @@ func (rt *Runtime) runActivity(lease *history.ActivityLease, workerID string) {
 	out, err := callActivity(fn, a, yield.RawValue(w.Input))
 	stopRenew()
 
+	if a.stopping.Load() {
+		// Interrupted by Shutdown: the orchestration still needs it, so it runs again.
+		log.Info().Msg("activity interrupted by shutdown; it will run again")
+		if err := rt.store.AbandonActivity(bg, lease.LockToken, 0, true); err != nil && !errors.Is(err, history.ErrLockLost) {
+			log.Warn().Err(err).Msg("releasing the interrupted activity failed; its lock will expire")
+		}
+		return
+	}
 	if a.IsCancelled() {
 		rt.metrics.activitiesCancelled.Add(1)
 		log.Debug().Msg("activity cancelled; its result is dropped")
