@@ -3,7 +3,6 @@ package duroxide
 import (
 	"container/list"
 	"sync"
-	"sync/atomic"
 
 	"github.com/duroxide-go/duroxide/history"
 	"github.com/duroxide-go/duroxide/yield"
@@ -150,45 +149,4 @@ func (r *runningActivities) cancelledAny() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.cancelled
-}
-
-// metrics are the runtime's counters.
-type metrics struct {
-	turns, turnFailures, commitsRetried                              atomic.Int64
-	orchestrationsCompleted, orchestrationsFailed, continuedAsNew    atomic.Int64
-	activitiesCompleted, activitiesFailed, activitiesCancelled       atomic.Int64
-	cacheHits, cacheMisses, poisoned, unregistered, strandedRoutines atomic.Int64
-}
-
-// MetricsSnapshot is a point-in-time copy of the runtime's counters.
-type MetricsSnapshot struct {
-	Turns                   int64
-	CommitsRetried          int64
-	OrchestrationsCompleted int64
-	OrchestrationsFailed    int64
-	ContinuedAsNew          int64
-	ActivitiesCompleted     int64
-	ActivitiesFailed        int64
-	ActivitiesCancelled     int64
-	CacheHits               int64
-	CacheMisses             int64
-	CachedInstances         int
-	Poisoned                int64
-	Unregistered            int64
-	// StrandedCoroutines counts coroutines whose deferred calls did not finish when they
-	// were unwound; their goroutines leaked.
-	StrandedCoroutines int64
-}
-
-// MetricsSnapshot returns the runtime's counters.
-func (rt *Runtime) MetricsSnapshot() MetricsSnapshot {
-	m := &rt.metrics
-	return MetricsSnapshot{
-		Turns: m.turns.Load(), CommitsRetried: m.commitsRetried.Load(),
-		OrchestrationsCompleted: m.orchestrationsCompleted.Load(), OrchestrationsFailed: m.orchestrationsFailed.Load(),
-		ContinuedAsNew: m.continuedAsNew.Load(), ActivitiesCompleted: m.activitiesCompleted.Load(),
-		ActivitiesFailed: m.activitiesFailed.Load(), ActivitiesCancelled: m.activitiesCancelled.Load(),
-		CacheHits: m.cacheHits.Load(), CacheMisses: m.cacheMisses.Load(), CachedInstances: rt.cache.len(),
-		Poisoned: m.poisoned.Load(), Unregistered: m.unregistered.Load(), StrandedCoroutines: m.strandedRoutines.Load(),
-	}
 }

@@ -352,7 +352,7 @@ func TestE2ECooperativeCancellationAcrossRuntimes(t *testing.T) {
 			t.Fatalf("cancellation seen after %s, want about %s", lat, lockTimeout/2)
 		}
 		waitFor(t, "A to drop the result", func() bool { return a.rt.MetricsSnapshot().ActivitiesCancelled >= 1 })
-		if m := a.rt.MetricsSnapshot(); m.ActivitiesCompleted != 0 || m.ActivitiesFailed != 0 {
+		if m := a.rt.MetricsSnapshot(); m.ActivitySuccess != 0 || m.ActivityAppErrors != 0 {
 			t.Fatalf("A recorded a result of the cancelled activity: %+v", m)
 		}
 		h := ftHistory(t, b, "xrt-1", 0)
@@ -759,6 +759,57 @@ func TestE2EShutdownTimeoutActivityRerunsElsewhere(t *testing.T) {
 		completed(t, res, `"finished by run 2"`)
 		if n := runs.Load(); n != 2 {
 			t.Fatalf("the activity ran %d times, want 2", n)
+		}
+	})
+}
+
+func TestE2EMetricsSnapshotCounts(t *testing.T) {
+	eachMode(t, func(t *testing.T, newEnv func(duroxide.RuntimeOptions) *env) {
+		e := newEnv(duroxide.RuntimeOptions{})
+		e.activity("Echo", echo)
+		e.activity("Fail", func(*duroxide.ActivityContext, yield.Value) (any, error) { return nil, errors.New("no") })
+		e.orchestration("Child", func(ctx *yield.Ctx, in yield.Value) (any, error) { return in, nil })
+		e.orchestration("M", func(ctx *yield.Ctx, in yield.Value) (any, error) {
+			if _, err := ctx.Yield(ctx.ScheduleActivity("Echo", 1)); err != nil {
+				return nil, err
+			}
+			if _, err := ctx.Yield(ctx.ScheduleSubOrchestration("Child", 2)); err != nil {
+				return nil, err
+			}
+			if in.String() == "again" {
+				return ctx.Yield(ctx.ScheduleActivity("Fail", nil))
+			}
+			return ctx.Yield(ctx.ContinueAsNew("again"))
+		})
+		e.start()
+		res := e.run("met-1", "M", nil)
+		if res.Status != duroxide.StatusFailed {
+			t.Fatalf("%+v", res)
+		}
+		// The runtime counts after its commit, which the client may see first.
+		waitFor(t, "the failure to be counted", func() bool { return e.rt.MetricsSnapshot().OrchFailures == 1 })
+		m := e.rt.MetricsSnapshot()
+		// Two executions of M and two children started; one child each execution.
+		checks := []struct {
+			name      string
+			got, want int64
+		}{
+			{"OrchStarts", m.OrchStarts, 4},
+			{"OrchCompletions", m.OrchCompletions, 2},
+			{"OrchFailures", m.OrchFailures, 1},
+			{"OrchApplicationErrors", m.OrchApplicationErrors, 1},
+			{"OrchContinueAsNew", m.OrchContinueAsNew, 1},
+			{"SuborchestrationCalls", m.SuborchestrationCalls, 2},
+			{"ActivitySuccess", m.ActivitySuccess, 2},
+			{"ActivityAppErrors", m.ActivityAppErrors, 1},
+		}
+		for _, c := range checks {
+			if c.got != c.want {
+				t.Errorf("%s = %d, want %d (snapshot %+v)", c.name, c.got, c.want, m)
+			}
+		}
+		if m.OrchDispatcherItemsFetched < 6 || m.WorkerDispatcherItemsFetched < 3 || m.Turns < 6 {
+			t.Errorf("fetch counters too low: %+v", m)
 		}
 	})
 }

@@ -47,6 +47,7 @@ func (rt *Runtime) orchestrationLoop(ctx context.Context, workerID string) {
 			}
 			if err != nil && ctx.Err() == nil {
 				failures++
+				rt.metrics.providerErrors.Add(1)
 				rt.log.runtime.Warn().Err(err).Str("worker_id", workerID).Msg("fetching orchestration work failed")
 				sleepCtx(ctx, backoff(100*time.Millisecond, failures-1, 3*time.Second))
 				continue
@@ -56,6 +57,7 @@ func (rt *Runtime) orchestrationLoop(ctx context.Context, workerID string) {
 			continue
 		}
 		failures = 0
+		rt.metrics.orchFetched.Add(1)
 		wakePeer(rt.orchWake)
 		rt.processTurn(lease, taken, workerID)
 	}
@@ -65,7 +67,7 @@ func (rt *Runtime) orchestrationLoop(ctx context.Context, workerID string) {
 func (rt *Runtime) closeExecution(ex *yield.Execution) {
 	ex.Close()
 	if n := ex.Stranded(); n > 0 {
-		rt.metrics.strandedRoutines.Add(int64(n))
+		rt.metrics.stranded.Add(int64(n))
 	}
 }
 
@@ -165,7 +167,6 @@ func (rt *Runtime) processTurn(lease *history.OrchestrationLease, cached *yield.
 		in.History = nil // after continue-as-new the lease still carries the old execution's events
 	}
 	if lease.Attempt > rt.opts.MaxDeliveryAttempts {
-		rt.metrics.poisoned.Add(1)
 		in.Fail = &history.ErrorDetails{Category: history.CategoryPoison, Kind: history.KindPoisonOrchestration,
 			Instance: lease.Instance, AttemptCount: lease.Attempt, MaxAttempts: rt.opts.MaxDeliveryAttempts}
 		if !ok {
@@ -198,18 +199,26 @@ func (rt *Runtime) processTurn(lease *history.OrchestrationLease, cached *yield.
 	for _, ref := range res.CancelledActivities {
 		rt.running.cancel(ref)
 	}
+	if newExecution {
+		rt.metrics.orchStarts.Add(1)
+	}
+	for _, m := range res.Messages {
+		if m.Kind == history.MsgStartOrchestration && m.ParentInstance != "" {
+			rt.metrics.subCalls.Add(1)
+		}
+	}
 	switch res.Outcome {
 	case yield.OutcomeContinue:
 		rt.cache.put(lease.Instance, ex)
 		return
 	case yield.OutcomeCompleted:
-		rt.metrics.orchestrationsCompleted.Add(1)
+		rt.metrics.orchCompletions.Add(1)
 		log.Info().Msg("orchestration completed")
 	case yield.OutcomeContinuedAsNew:
-		rt.metrics.continuedAsNew.Add(1)
+		rt.metrics.continueAsNew.Add(1)
 		log.Debug().Msg("orchestration continued as new")
 	default:
-		rt.metrics.orchestrationsFailed.Add(1)
+		rt.metrics.orchFailed(res.Error)
 		log.Warn().Str("error", res.Error.DisplayMessage()).Str("category", string(res.Error.Category)).Msg("orchestration failed")
 	}
 	rt.closeExecution(ex)
@@ -248,6 +257,7 @@ func (rt *Runtime) commit(ctx context.Context, lease *history.OrchestrationLease
 	if err == nil {
 		return true
 	}
+	rt.metrics.providerErrors.Add(1)
 	if errors.Is(err, history.ErrLockLost) {
 		log.Warn().Err(err).Msg("turn discarded: the instance lock was lost (another runtime will redo it)")
 		return false
@@ -272,7 +282,7 @@ func (rt *Runtime) historyUnreadable(ctx context.Context, lease *history.Orchest
 		rt.abandon(ctx, lease.LockToken, time.Second, log)
 		return
 	}
-	rt.metrics.poisoned.Add(1)
+	rt.metrics.orchFailed(&history.ErrorDetails{Category: history.CategoryPoison})
 	d := &history.ErrorDetails{Category: history.CategoryPoison, Kind: history.KindPoisonDecode, Instance: lease.Instance,
 		AttemptCount: lease.Attempt, MaxAttempts: rt.opts.MaxDeliveryAttempts, Message: lease.HistoryErr.Error()}
 	log.Error().Err(lease.HistoryErr).Msg("poison: history cannot be decoded; failing the instance")

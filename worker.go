@@ -32,6 +32,7 @@ func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
 				return
 			}
 			failures++
+			rt.metrics.providerErrors.Add(1)
 			rt.log.runtime.Warn().Err(err).Str("worker_id", workerID).Msg("fetching activity work failed")
 			sleepCtx(ctx, backoff(100*time.Millisecond, failures-1, 3*time.Second))
 			continue
@@ -41,6 +42,7 @@ func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
 			rt.idle(ctx, signal, rt.workWake, rt.opts.DispatcherPollInterval)
 			continue
 		}
+		rt.metrics.workFetched.Add(1)
 		wakePeer(rt.workWake)
 		rt.runActivity(lease, workerID)
 	}
@@ -55,7 +57,7 @@ func (rt *Runtime) runActivity(lease *history.ActivityLease, workerID string) {
 		Str("activity_name", w.Name).Uint64("activity_id", w.ID).Str("worker_id", workerID).Logger()
 
 	if lease.Attempt > rt.opts.MaxDeliveryAttempts {
-		rt.metrics.poisoned.Add(1)
+		rt.metrics.actPoison.Add(1)
 		log.Error().Int("attempt", lease.Attempt).Msg("poison: activity exceeded its delivery attempts")
 		d := &history.ErrorDetails{Category: history.CategoryPoison, Kind: history.KindPoisonActivity, Instance: w.Instance,
 			ActivityName: w.Name, ActivityID: w.ID, AttemptCount: lease.Attempt, MaxAttempts: rt.opts.MaxDeliveryAttempts}
@@ -65,6 +67,7 @@ func (rt *Runtime) runActivity(lease *history.ActivityLease, workerID string) {
 	fn, ok := rt.activityFunc(w.Name)
 	if !ok {
 		rt.metrics.unregistered.Add(1)
+		rt.metrics.actConfig.Add(1)
 		delay := backoff(rt.opts.UnregisteredBackoff, lease.Attempt-1, 60*time.Second)
 		log.Warn().Int("attempt", lease.Attempt).Dur("retry_in", delay).Msg("activity not registered in this runtime; will retry")
 		if err := retryStore(bg, 3, func() error { return rt.store.AbandonActivity(bg, lease.LockToken, delay, false) }); err != nil {
@@ -91,7 +94,7 @@ func (rt *Runtime) runActivity(lease *history.ActivityLease, workerID string) {
 		return
 	}
 	if a.IsCancelled() {
-		rt.metrics.activitiesCancelled.Add(1)
+		rt.metrics.actCancelled.Add(1)
 		log.Debug().Msg("activity cancelled; its result is dropped")
 		// Remove it if the lock is still ours (a local cancel); a lost lock means it is gone.
 		_ = rt.store.CompleteActivity(bg, lease.LockToken, nil)
@@ -106,7 +109,7 @@ func (rt *Runtime) runActivity(lease *history.ActivityLease, workerID string) {
 		msg.Kind, msg.Result = history.MsgActivityCompleted, payload(v)
 	}
 	if err != nil {
-		rt.metrics.activitiesFailed.Add(1)
+		rt.metrics.actApp.Add(1)
 		d := history.Application(history.KindActivityFailed, fmt.Sprintf("Activity '%s' call failed: %s", w.Name, err))
 		d.NonRetryable = IsNonRetryable(err)
 		var pe *activityPanic
@@ -116,7 +119,7 @@ func (rt *Runtime) runActivity(lease *history.ActivityLease, workerID string) {
 		msg.Kind, msg.Result, msg.Error = history.MsgActivityFailed, nil, d
 		log.Debug().Err(err).Msg("activity failed")
 	} else {
-		rt.metrics.activitiesCompleted.Add(1)
+		rt.metrics.actSuccess.Add(1)
 	}
 	rt.completeActivity(lease, &msg, &log)
 }
@@ -174,9 +177,11 @@ func (rt *Runtime) completeActivity(lease *history.ActivityLease, msg *history.M
 	switch {
 	case err == nil:
 	case errors.Is(err, history.ErrLockLost):
-		rt.metrics.activitiesCancelled.Add(1)
+		rt.metrics.actCancelled.Add(1)
 		log.Debug().Msg("activity result dropped: it was cancelled or its lock expired")
 	default:
+		rt.metrics.actInfra.Add(1)
+		rt.metrics.providerErrors.Add(1)
 		log.Error().Err(err).Msg("recording the activity result failed; it will run again")
 		_ = rt.store.AbandonActivity(bg, lease.LockToken, 100*time.Millisecond, false)
 	}
