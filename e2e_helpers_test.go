@@ -2,6 +2,10 @@ package duroxide_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/duroxide-go/duroxide"
 	"github.com/duroxide-go/duroxide/history"
+	"github.com/duroxide-go/duroxide/pgstore"
 	"github.com/duroxide-go/duroxide/sqlitestore"
 	"github.com/duroxide-go/duroxide/yield"
 )
@@ -24,8 +29,15 @@ type env struct {
 	ctx    context.Context
 }
 
-// storeKinds are the stores every end-to-end test runs on.
-var storeKinds = []string{"sqlite-mem", "sqlite-file"}
+// storeKinds are the stores every end-to-end test runs on: PostgreSQL too when
+// DATABASE_URL names a server (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable).
+var storeKinds = func() []string {
+	kinds := []string{"sqlite-mem", "sqlite-file"}
+	if os.Getenv("DATABASE_URL") != "" {
+		kinds = append(kinds, "postgres")
+	}
+	return kinds
+}()
 
 // cacheModes: every end-to-end test runs with the instance cache on and off (full replay
 // every turn), which catches replay bugs cheaply.
@@ -65,7 +77,7 @@ func eachMode(t *testing.T, f func(t *testing.T, newEnv func(opts duroxide.Runti
 func openStore(t *testing.T, kind string) history.Store {
 	t.Helper()
 	var (
-		s   *sqlitestore.Store
+		s   history.Store
 		err error
 	)
 	switch kind {
@@ -73,6 +85,8 @@ func openStore(t *testing.T, kind string) history.Store {
 		s, err = sqlitestore.InMemory()
 	case "sqlite-file":
 		s, err = sqlitestore.Open(filepath.Join(t.TempDir(), "db", "duroxide.db"), sqlitestore.WithSynchronousNormal())
+	case "postgres":
+		s, err = openPostgres(t)
 	default:
 		t.Fatalf("unknown store kind %q", kind)
 	}
@@ -80,6 +94,36 @@ func openStore(t *testing.T, kind string) history.Store {
 		t.Fatalf("open %s store: %v", kind, err)
 	}
 	return s
+}
+
+// openPostgres connects to DATABASE_URL with a fresh schema of the test's own, dropped
+// at cleanup (after the test has closed the store, through a connection of its own).
+func openPostgres(t *testing.T) (history.Store, error) {
+	t.Helper()
+	url := os.Getenv("DATABASE_URL")
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := fmt.Sprintf("e2e_%d_%s", time.Now().UnixMilli(), hex.EncodeToString(b[:]))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := pgstore.ConnectWithSchema(ctx, url, schema)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		d, err := pgstore.ConnectWithSchema(ctx, url, schema, pgstore.WithMaxConns(1))
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer d.Close()
+		if err := d.DropSchema(ctx); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	return s, nil
 }
 
 // newEnvOn makes a runtime (not started) and a client on store. Tests register their

@@ -1,0 +1,218 @@
+package pgstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+
+	"github.com/lib/pq"
+)
+
+// notifier holds the wake-up channels. Every channel has a buffer of one and is sent to
+// without blocking, so signals coalesce and a slow receiver never slows a commit.
+type notifier struct {
+	orch, work chan struct{}
+
+	mu       sync.Mutex
+	watchers map[string]map[*watcher]struct{}
+}
+
+type watcher struct{ ch chan struct{} }
+
+func newNotifier() notifier {
+	return notifier{
+		orch:     make(chan struct{}, 1),
+		work:     make(chan struct{}, 1),
+		watchers: map[string]map[*watcher]struct{}{},
+	}
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func (n *notifier) instance(id string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for w := range n.watchers[id] {
+		signal(w.ch)
+	}
+}
+
+// everything wakes every waiter: notifications may have been missed.
+func (n *notifier) everything() {
+	signal(n.orch)
+	signal(n.work)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, set := range n.watchers {
+		for w := range set {
+			signal(w.ch)
+		}
+	}
+}
+
+// OrchestratorWork signals that orchestrator messages may have been queued, by this
+// Store or (through NOTIFY) by another process.
+func (s *Store) OrchestratorWork() <-chan struct{} { return s.n.orch }
+
+// WorkerWork signals that activities may have been queued.
+func (s *Store) WorkerWork() <-chan struct{} { return s.n.work }
+
+// WatchInstance signals changes of the instance's status or custom status (and its
+// creation) until stop is called; stop may be called more than once. Changes made by
+// other processes are signalled when an execution completes or fails and when the
+// custom status changes.
+func (s *Store) WatchInstance(instance string) (<-chan struct{}, func()) {
+	w := &watcher{ch: make(chan struct{}, 1)}
+	n := &s.n
+	n.mu.Lock()
+	set := n.watchers[instance]
+	if set == nil {
+		set = map[*watcher]struct{}{}
+		n.watchers[instance] = set
+	}
+	set[w] = struct{}{}
+	n.mu.Unlock()
+	var once sync.Once
+	return w.ch, func() {
+		once.Do(func() {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			delete(n.watchers[instance], w)
+			if len(n.watchers[instance]) == 0 {
+				delete(n.watchers, instance)
+			}
+		})
+	}
+}
+
+// watcherCount is the number of live watchers (for tests).
+func (n *notifier) watcherCount() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c := 0
+	for _, set := range n.watchers {
+		c += len(set)
+	}
+	return c
+}
+
+// maxNotifyPayload keeps an instance id within NOTIFY's payload limit (8000 bytes); a
+// longer id is sent as an empty payload, which wakes every watcher.
+const maxNotifyPayload = 7000
+
+// changes collects what a transaction did: in-process signals to fire once it has
+// committed, and whether to NOTIFY other processes (sent inside the transaction).
+type changes struct {
+	orch, work bool
+	instances  []string
+
+	// Whether the transaction has seen the queue's state before its first fetchable
+	// insert; pg* say whether to NOTIFY.
+	orchChecked, workChecked bool
+	pgOrch, pgWork           bool
+	pgInstances              []string
+}
+
+func (s *Store) fire(c *changes) {
+	if c.orch {
+		signal(s.n.orch)
+	}
+	if c.work {
+		signal(s.n.work)
+	}
+	for _, id := range c.instances {
+		s.n.instance(id)
+	}
+}
+
+// sendNotify sends the transaction's NOTIFYs (delivered if and when it commits).
+func (s *Store) sendNotify(ctx context.Context, tx *sql.Tx, c *changes) error {
+	var chans, payloads []string
+	if c.pgOrch {
+		chans, payloads = append(chans, s.chOrch), append(payloads, "")
+	}
+	if c.pgWork {
+		chans, payloads = append(chans, s.chWork), append(payloads, "")
+	}
+	seen := map[string]bool{}
+	for _, id := range c.pgInstances {
+		if len(id) > maxNotifyPayload {
+			id = ""
+		}
+		if !seen[id] {
+			seen[id] = true
+			chans, payloads = append(chans, s.chInst), append(payloads, id)
+		}
+	}
+	if len(chans) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)`,
+		pq.Array(chans), pq.Array(payloads))
+	return err
+}
+
+// startListener LISTENs on the store's channels through a pq.Listener, which keeps
+// reconnecting by itself, and dispatches notifications to the in-process channels.
+func (s *Store) startListener(ctx context.Context, url string) error {
+	l := pq.NewListener(url, s.reconnectMin, s.reconnectMax, nil)
+	done := make(chan error, 1)
+	go func() {
+		for _, ch := range []string{s.chOrch, s.chWork, s.chInst} {
+			if err := l.Listen(ch); err != nil && !errors.Is(err, pq.ErrChannelAlreadyOpen) {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = l.Close() // unblocks Listen
+		<-done
+		err = context.Cause(ctx)
+	}
+	if err != nil {
+		_ = l.Close()
+		go drainListener(l)
+		return err
+	}
+	s.listener = l
+	go s.dispatch(l)
+	return nil
+}
+
+// drainListener reads a closed listener's channel until its goroutine ends.
+func drainListener(l *pq.Listener) {
+	for range l.Notify {
+	}
+}
+
+func (s *Store) dispatch(l *pq.Listener) {
+	for n := range l.Notify {
+		if n == nil { // reconnected: anything may have been missed
+			s.n.everything()
+			continue
+		}
+		switch n.Channel {
+		case s.chOrch:
+			signal(s.n.orch)
+		case s.chWork:
+			signal(s.n.work)
+		case s.chInst:
+			if n.Extra == "" {
+				s.n.everything()
+			} else {
+				s.n.instance(n.Extra)
+			}
+		}
+	}
+}

@@ -1,0 +1,257 @@
+package pgstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/duroxide-go/duroxide/history"
+	"github.com/lib/pq"
+)
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const instanceCols = `instance_id, name, version, current_execution_id, status, output, error,
+	custom_status, custom_status_version, parent_instance_id, created_at, updated_at`
+
+// loadInstance reads an instance row; ok is false when there is none.
+func (s *Store) loadInstance(ctx context.Context, q querier, id string) (st history.InstanceState, ok bool, err error) {
+	var status string
+	var output []byte
+	var errJSON, custom, parent sql.NullString
+	var exec, csv int64
+	err = q.QueryRowContext(ctx, s.sql(`SELECT `+instanceCols+` FROM {S}.instances WHERE instance_id = $1`), id).Scan(
+		&st.Instance, &st.Name, &st.Version, &exec, &status, &output, &errJSON,
+		&custom, &csv, &parent, &st.CreatedAtMs, &st.UpdatedAtMs)
+	if errors.Is(err, sql.ErrNoRows) {
+		return history.InstanceState{}, false, nil
+	}
+	if err != nil {
+		return history.InstanceState{}, false, err
+	}
+	st.ExecutionID = uint64(exec)
+	st.Status = history.ExecStatus(status)
+	if output != nil {
+		st.Output = json.RawMessage(output)
+	}
+	if st.Error, err = decodeDetails(errJSON); err != nil {
+		return history.InstanceState{}, false, corrupt("instance %q: error details: %w", id, err)
+	}
+	if custom.Valid {
+		c := custom.String
+		st.CustomStatus = &c
+	}
+	st.CustomStatusVersion = uint64(csv)
+	st.ParentInstance = parent.String
+	return st, true, nil
+}
+
+// loadHistory reads an execution's events after a given id. A row that does not decode
+// gives decodeErr (and no events); err is a database failure.
+func (s *Store) loadHistory(ctx context.Context, q querier, instance string, exec, after uint64) (events []history.Event, decodeErr, err error) {
+	rows, err := q.QueryContext(ctx, s.sql(`SELECT event_id, data FROM {S}.history
+		WHERE instance_id = $1 AND execution_id = $2 AND event_id > $3 ORDER BY event_id`),
+		instance, int64(exec), int64(after))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, nil, err
+		}
+		if decodeErr != nil {
+			continue
+		}
+		e, err := history.DecodeEvent(data)
+		if err != nil {
+			decodeErr = fmt.Errorf("history of %q execution %d, event %d: %w", instance, exec, id, err)
+			events = nil
+			continue
+		}
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	return events, decodeErr, nil
+}
+
+func decodeDetails(s sql.NullString) (*history.ErrorDetails, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	var d history.ErrorDetails
+	if err := json.Unmarshal([]byte(s.String), &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+func encodeDetails(d *history.ErrorDetails) (any, error) {
+	if d == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, invalid("encode error details: %w", err)
+	}
+	return string(b), nil
+}
+
+// rawArg stores a raw JSON payload as BYTEA, byte for byte (NULL when empty).
+func rawArg(raw json.RawMessage) any {
+	if len(raw) == 0 {
+		return nil
+	}
+	return []byte(raw)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// createInstanceRow inserts the instance row (status Running, execution 1) and its
+// first execution for a start message; false when the id is taken.
+func (s *Store) createInstanceRow(ctx context.Context, tx *sql.Tx, start history.Message) (bool, error) {
+	if start.Instance == "" {
+		return false, invalid("start message without an instance id")
+	}
+	res, err := tx.ExecContext(ctx, s.sql(`WITH ins AS (
+			INSERT INTO {S}.instances (instance_id, name, version, current_execution_id, status, parent_instance_id, created_at, updated_at)
+			VALUES ($1, $2, $3, 1, 'Running', $4, {NOW}, {NOW}) ON CONFLICT (instance_id) DO NOTHING
+			RETURNING instance_id)
+		INSERT INTO {S}.executions (instance_id, execution_id, status, started_at)
+		SELECT instance_id, 1, 'Running', {NOW} FROM ins ON CONFLICT DO NOTHING`),
+		start.Instance, start.Name, start.Version, nullString(start.ParentInstance))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// orchIdleSQL is true when no orchestrator message is fetchable: none is visible for an
+// instance without a live lock.
+const orchIdleSQL = `NOT EXISTS (SELECT 1 FROM {S}.orchestrator_queue q WHERE q.visible_at <= {NOW}
+	AND NOT EXISTS (SELECT 1 FROM {S}.instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > {NOW}))`
+
+// workIdleSQL is true when no activity is fetchable.
+const workIdleSQL = `NOT EXISTS (SELECT 1 FROM {S}.worker_queue w WHERE w.visible_at <= {NOW}
+	AND (w.lock_token IS NULL OR w.locked_until <= {NOW}))`
+
+// queueMessage appends a message to the orchestrator queue of its instance; a
+// TimerFired becomes visible at FireAtMs, anything else at once. Until the transaction
+// has queued a fetchable message, the insert also reads whether the queue had fetchable
+// work before, to decide on a NOTIFY (sent when it had none).
+func (s *Store) queueMessage(ctx context.Context, tx *sql.Tx, m history.Message, ch *changes) error {
+	if m.Instance == "" {
+		return invalid("%s message without an instance id", m.Kind)
+	}
+	b, err := history.EncodeMessage(m)
+	if err != nil {
+		return err
+	}
+	var fireAt any
+	if m.Kind == history.MsgTimerFired && m.FireAtMs != 0 {
+		fireAt = m.FireAtMs
+	}
+	ch.orch = true
+	if ch.orchChecked {
+		_, err = tx.ExecContext(ctx, s.sql(`INSERT INTO {S}.orchestrator_queue (instance_id, kind, message, visible_at, created_at)
+			VALUES ($1, $2, $3, COALESCE($4::bigint, {NOW}), {NOW})`), m.Instance, string(m.Kind), b, fireAt)
+		return err
+	}
+	// fetchable: visible now, for an instance without a live lock (a locked instance's
+	// holder fetches again after its commit).
+	var fetchable, idle bool
+	if err := tx.QueryRowContext(ctx, s.sql(`INSERT INTO {S}.orchestrator_queue (instance_id, kind, message, visible_at, created_at)
+		VALUES ($1, $2, $3, COALESCE($4::bigint, {NOW}), {NOW})
+		RETURNING visible_at <= {NOW} AND NOT EXISTS (SELECT 1 FROM {S}.instance_locks l
+			WHERE l.instance_id = $1 AND l.locked_until > {NOW}), `+orchIdleSQL),
+		m.Instance, string(m.Kind), b, fireAt).Scan(&fetchable, &idle); err != nil {
+		return err
+	}
+	if fetchable {
+		ch.orchChecked = true
+		ch.pgOrch = idle
+	}
+	return nil
+}
+
+// queueActivities appends activities to the worker queue, in order, reading whether the
+// queue had fetchable work before.
+func (s *Store) queueActivities(ctx context.Context, tx *sql.Tx, works []history.ActivityWork, ch *changes) error {
+	if len(works) == 0 {
+		return nil
+	}
+	insts := make([]string, len(works))
+	execs := make([]int64, len(works))
+	ids := make([]int64, len(works))
+	msgs := make([][]byte, len(works))
+	for i, w := range works {
+		b, err := encodeWork(w)
+		if err != nil {
+			return err
+		}
+		insts[i], execs[i], ids[i], msgs[i] = w.Instance, int64(w.ExecutionID), int64(w.ID), b
+	}
+	var idle bool
+	if err := tx.QueryRowContext(ctx, s.sql(`WITH idle AS MATERIALIZED (SELECT `+workIdleSQL+` AS idle),
+		ins AS (INSERT INTO {S}.worker_queue (instance_id, execution_id, activity_id, message, visible_at, created_at)
+			SELECT w.i, w.e, w.a, w.m, {NOW}, {NOW}
+			FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[]) WITH ORDINALITY AS w(i, e, a, m, n)
+			ORDER BY w.n)
+		SELECT idle FROM idle`), pq.Array(insts), pq.Array(execs), pq.Array(ids), pq.Array(msgs)).Scan(&idle); err != nil {
+		return err
+	}
+	ch.work = true
+	if !ch.workChecked {
+		ch.workChecked = true
+		ch.pgWork = idle
+	}
+	return nil
+}
+
+// encodeWork renders an activity as JSON, keeping its input bytes as they are (the
+// history codec does the same for events and messages).
+func encodeWork(w history.ActivityWork) ([]byte, error) {
+	input := bytes.TrimSpace(w.Input)
+	if len(input) > 0 && !json.Valid(input) {
+		return nil, fmt.Errorf("%w: activity %s#%d of %q: input is not valid JSON", history.ErrCodec, w.Name, w.ID, w.Instance)
+	}
+	w.Input = nil
+	b, err := json.Marshal(w)
+	if err != nil {
+		return nil, fmt.Errorf("%w: activity %s#%d of %q: %w", history.ErrCodec, w.Name, w.ID, w.Instance, err)
+	}
+	if len(input) == 0 {
+		return b, nil
+	}
+	out := make([]byte, 0, len(b)+len(input)+10)
+	out = append(out, b[:len(b)-1]...)
+	out = append(out, `,"input":`...)
+	out = append(out, input...)
+	return append(out, '}'), nil
+}
+
+func decodeWork(b []byte) (history.ActivityWork, error) {
+	var w history.ActivityWork
+	if err := json.Unmarshal(b, &w); err != nil {
+		return history.ActivityWork{}, fmt.Errorf("%w: decode activity: %w", history.ErrCodec, err)
+	}
+	return w, nil
+}
