@@ -200,8 +200,12 @@ func (c *Client) GetKVValue(ctx context.Context, instanceID, key string) (string
 	return v, ok, nil
 }
 
-// WaitForKVValue waits until key exists in the instance's KV store and returns it.
+// WaitForKVValue waits until key exists in the instance's KV store and returns it. An
+// unknown instance gives ErrNotFound at once.
 func (c *Client) WaitForKVValue(ctx context.Context, instanceID, key string, timeout time.Duration) (string, error) {
+	if _, err := c.store.InstanceState(ctx, instanceID); err != nil {
+		return "", fmt.Errorf("wait for kv %q of %q: %w", key, instanceID, err)
+	}
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)

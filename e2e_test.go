@@ -559,6 +559,12 @@ func TestE2EKVAndGuidAndNow(t *testing.T) {
 		if v, err := e.client.WaitForKVValue(e.ctx, "kv-1", "greeting", time.Second); err != nil || v != "hi" {
 			t.Fatalf("WaitForKVValue: %q %v", v, err)
 		}
+		if _, err := e.client.WaitForKVValue(e.ctx, "nobody", "greeting", time.Second); !errors.Is(err, duroxide.ErrNotFound) {
+			t.Fatalf("WaitForKVValue on an unknown instance: %v", err)
+		}
+		if _, err := e.client.WaitForKVValue(e.ctx, "kv-1", "absent", 30*time.Millisecond); !errors.Is(err, duroxide.ErrTimeout) {
+			t.Fatalf("WaitForKVValue for an absent key: %v", err)
+		}
 		var _ history.Store = e.store
 	})
 }
