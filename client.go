@@ -144,6 +144,25 @@ func (c *Client) WaitForStatusChange(ctx context.Context, instanceID string, las
 
 // waitFor polls the instance until done(result), waking early on store notifications.
 func (c *Client) waitFor(ctx context.Context, instanceID string, timeout, maxPoll time.Duration, done func(OrchestrationResult) bool) (OrchestrationResult, error) {
+	var res OrchestrationResult
+	err := c.poll(ctx, instanceID, timeout, maxPoll, func() (bool, error) {
+		var err error
+		if res, err = c.GetStatus(ctx, instanceID); err != nil {
+			return false, err
+		}
+		if res.Status == StatusNotFound {
+			return false, fmt.Errorf("wait for %q: %w", instanceID, ErrNotFound)
+		}
+		return done(res), nil
+	})
+	return res, err
+}
+
+// poll calls check until it reports done or fails, the timeout passes (ErrTimeout; 0
+// means none) or ctx ends. Between checks it waits for a change of the instance signalled
+// by the store, or a backing-off delay (5 ms doubling up to maxPoll, 250 ms by default)
+// that catches changes made by other processes.
+func (c *Client) poll(ctx context.Context, instanceID string, timeout, maxPoll time.Duration, check func() (bool, error)) error {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -160,21 +179,18 @@ func (c *Client) waitFor(ctx context.Context, instanceID string, timeout, maxPol
 	}
 	delay := 5 * time.Millisecond
 	for {
-		res, err := c.GetStatus(ctx, instanceID)
+		done, err := check()
 		if err != nil {
-			return res, waitErr(ctx, timeout, err)
+			return waitErr(ctx, timeout, err)
 		}
-		if res.Status == StatusNotFound {
-			return res, fmt.Errorf("wait for %q: %w", instanceID, ErrNotFound)
-		}
-		if done(res) {
-			return res, nil
+		if done {
+			return nil
 		}
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return res, waitErr(ctx, timeout, ctx.Err())
+			return waitErr(ctx, timeout, ctx.Err())
 		case <-changed:
 		case <-t.C:
 		}
@@ -206,35 +222,12 @@ func (c *Client) WaitForKVValue(ctx context.Context, instanceID, key string, tim
 	if _, err := c.store.InstanceState(ctx, instanceID); err != nil {
 		return "", fmt.Errorf("wait for kv %q of %q: %w", key, instanceID, err)
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	var changed <-chan struct{}
-	if n, ok := c.store.(history.Notifier); ok {
-		ch, stop := n.WatchInstance(instanceID)
-		defer stop()
-		changed = ch
-	}
-	delay := 5 * time.Millisecond
-	for {
-		v, ok, err := c.GetKVValue(ctx, instanceID, key)
-		if err != nil {
-			return "", waitErr(ctx, timeout, err)
-		}
-		if ok {
-			return v, nil
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", waitErr(ctx, timeout, ctx.Err())
-		case <-changed:
-		case <-t.C:
-		}
-		t.Stop()
-		delay = min(delay*2, 100*time.Millisecond)
-	}
+	var v string
+	err := c.poll(ctx, instanceID, timeout, 100*time.Millisecond, func() (bool, error) {
+		var ok bool
+		var err error
+		v, ok, err = c.GetKVValue(ctx, instanceID, key)
+		return ok, err
+	})
+	return v, err
 }
