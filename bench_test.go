@@ -11,21 +11,41 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/duroxide-go/duroxide"
+	"github.com/duroxide-go/duroxide/history"
+	"github.com/duroxide-go/duroxide/pgstore"
 	"github.com/duroxide-go/duroxide/sqlitestore"
 	"github.com/duroxide-go/duroxide/yield"
 )
 
-// benchRuntime starts a runtime on a fresh SQLite file with the given durability.
-func benchRuntime(b *testing.B, normal bool, opts duroxide.RuntimeOptions) (*duroxide.Runtime, *duroxide.Client, func()) {
-	b.Helper()
-	var sopts []sqlitestore.Option
-	if normal {
-		sopts = append(sopts, sqlitestore.WithSynchronousNormal())
-	}
-	store, err := sqlitestore.Open(filepath.Join(b.TempDir(), "bench.db"), sopts...)
+// benchStore names a store the benchmarks run on and opens a fresh one.
+type benchStore struct {
+	name string
+	open func(b *testing.B) history.Store
+}
+
+// benchStores: a SQLite file with each durability, and PostgreSQL on a fresh schema
+// (dropped afterwards) when DATABASE_URL is set.
+var benchStores = []benchStore{
+	{"sqlite-file-FULL", func(b *testing.B) history.Store { return benchSQLite(b) }},
+	{"sqlite-file-NORMAL", func(b *testing.B) history.Store { return benchSQLite(b, sqlitestore.WithSynchronousNormal()) }},
+	{"postgres", func(b *testing.B) history.Store {
+		url, schema := pgFreshSchema(b, "bench") // skips without DATABASE_URL
+		return pgConnect(b, url, schema, pgstore.DefaultMaxConns)
+	}},
+}
+
+func benchSQLite(b *testing.B, opts ...sqlitestore.Option) history.Store {
+	store, err := sqlitestore.Open(filepath.Join(b.TempDir(), "bench.db"), opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return store
+}
+
+// benchRuntime starts a runtime on a fresh store made by open.
+func benchRuntime(b *testing.B, open func(b *testing.B) history.Store, opts duroxide.RuntimeOptions) (*duroxide.Runtime, *duroxide.Client, func()) {
+	b.Helper()
+	store := open(b)
 	nop := zerolog.Nop()
 	opts.Logger = &nop
 	rt, err := duroxide.NewRuntime(store, opts)
@@ -53,19 +73,12 @@ func benchRuntime(b *testing.B, normal bool, opts duroxide.RuntimeOptions) (*dur
 	}
 }
 
-func durabilityName(normal bool) string {
-	if normal {
-		return "sqlite-file-NORMAL"
-	}
-	return "sqlite-file-FULL"
-}
-
 // BenchmarkLatencyOneActivity measures start-to-completion of a one-activity
 // orchestration, one at a time, and reports p50 and p99.
 func BenchmarkLatencyOneActivity(b *testing.B) {
-	for _, normal := range []bool{false, true} {
-		b.Run(durabilityName(normal), func(b *testing.B) {
-			_, client, stop := benchRuntime(b, normal, duroxide.RuntimeOptions{})
+	for _, st := range benchStores {
+		b.Run(st.name, func(b *testing.B) {
+			_, client, stop := benchRuntime(b, st.open, duroxide.RuntimeOptions{})
 			defer stop()
 			ctx := context.Background()
 			var lat []time.Duration
@@ -93,9 +106,9 @@ func BenchmarkLatencyOneActivity(b *testing.B) {
 // BenchmarkThroughput100x10 runs 100 orchestrations of 10 sequential activities each,
 // all started at once, and reports orchestrations/s and activities/s.
 func BenchmarkThroughput100x10(b *testing.B) {
-	for _, normal := range []bool{false, true} {
-		b.Run(durabilityName(normal), func(b *testing.B) {
-			_, client, stop := benchRuntime(b, normal, duroxide.RuntimeOptions{OrchestrationConcurrency: 4, WorkerConcurrency: 8})
+	for _, st := range benchStores {
+		b.Run(st.name, func(b *testing.B) {
+			_, client, stop := benchRuntime(b, st.open, duroxide.RuntimeOptions{OrchestrationConcurrency: 4, WorkerConcurrency: 8})
 			defer stop()
 			ctx := context.Background()
 			round := 0
