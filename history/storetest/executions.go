@@ -168,3 +168,38 @@ func testDetachedStartTaken(e *env) {
 	e.fetch("fresh")
 	e.noFetch()
 }
+
+func testExecutionHistoryPersistence(e *env) {
+	e.create("a")
+	var want [][]history.Event
+	for exec := uint64(1); exec <= 3; exec++ {
+		s := startedEv(1)
+		s.Input = json.RawMessage(fmt.Sprintf(`{"execution":%d}`, exec))
+		delta := []history.Event{s, activityEv(2, fmt.Sprintf("A%d", exec))}
+		c := history.Commit{ExecutionID: exec, Status: history.StatusCompleted, Output: json.RawMessage(`"done"`)}
+		if exec < 3 {
+			can := ev(3, history.OrchestrationContinuedAsNew)
+			can.Input = json.RawMessage(fmt.Sprintf(`{"execution":%d}`, exec+1))
+			delta = append(delta, can)
+			c.Status, c.Output = history.StatusContinuedAsNew, can.Input
+			c.Messages = []history.Message{{Kind: history.MsgContinueAsNew, Instance: "a", ExecutionID: exec, Name: "Orch", Input: can.Input}}
+		} else {
+			delta = append(delta, ev(3, history.OrchestrationCompleted))
+		}
+		c.Delta = delta
+		l, _ := e.turn("a", c)
+		if l.State.ExecutionID != max(exec-1, 1) {
+			e.t.Errorf("lease of execution %d's turn: State.ExecutionID %d, want %d", exec, l.State.ExecutionID, max(exec-1, 1))
+		}
+		want = append(want, delta)
+	}
+	for i, delta := range want {
+		e.diff(fmt.Sprintf("execution %d", i+1), delta, e.history("a", uint64(i+1)))
+	}
+	e.diff("current execution", want[2], e.history("a", 0))
+	if st := e.state("a"); st.ExecutionID != 3 || st.Status != history.StatusCompleted {
+		e.t.Errorf("instance = %+v, want execution 3 Completed", st)
+	}
+	_, err := e.s.ReadHistory(e.ctx, "a", 4)
+	e.wantErr("ReadHistory of execution 4", err, history.ErrNotFound)
+}

@@ -309,3 +309,135 @@ func kinds(ms []history.Message) []string {
 	}
 	return out
 }
+
+// expiryMargin is how long past a lock's timeout waitOut waits: the stores count in
+// milliseconds, so a few of them cover the rounding.
+const expiryMargin = 25 * time.Millisecond
+
+// waitOut waits until a lock of the given timeout, taken no later than at, has
+// expired. It is for the cases where nothing may take the item over, so there is no
+// condition to poll: the wait is the lock's own timeout.
+func waitOut(at time.Time, timeout time.Duration) {
+	time.Sleep(time.Until(at.Add(timeout + expiryMargin)))
+}
+
+// fetchLockedAt fetches instance with a lock of timeout and returns the lease with a
+// time no earlier than the store's clock when it took the lock.
+func (e *env) fetchLockedAt(instance string, timeout time.Duration) (*history.OrchestrationLease, time.Time) {
+	e.t.Helper()
+	l := e.fetchFor(instance, timeout)
+	return l, time.Now()
+}
+
+// scheduled creates instance and commits its first turn, which schedules one activity
+// per event id, in that order; it returns their work items.
+func (e *env) scheduled(instance string, ids ...uint64) []history.ActivityWork {
+	e.t.Helper()
+	delta := []history.Event{startedEv(1)}
+	var works []history.ActivityWork
+	for _, id := range ids {
+		name := fmt.Sprintf("A%d", id)
+		delta = append(delta, activityEv(id, name))
+		works = append(works, work(instance, 1, id, name))
+	}
+	e.create(instance)
+	e.turn(instance, history.Commit{ExecutionID: 1, Delta: delta, Status: history.StatusRunning, Activities: works})
+	return works
+}
+
+// fetchActivityFor fetches with a lock of timeout and expects activity id of instance.
+func (e *env) fetchActivityFor(instance string, id uint64, timeout time.Duration) *history.ActivityLease {
+	e.t.Helper()
+	l := e.tryFetchActivity(timeout)
+	if l == nil {
+		e.t.Fatalf("FetchActivity: no work, want activity %d of %q", id, instance)
+	}
+	if l.Work.Instance != instance || l.Work.ID != id || l.LockToken == "" {
+		e.t.Fatalf("FetchActivity: activity %d of %q (token %q), want %d of %q", l.Work.ID, l.Work.Instance, l.LockToken, id, instance)
+	}
+	return l
+}
+
+// waitActivity polls until an activity is fetchable, which must be id of instance.
+func (e *env) waitActivity(instance string, id uint64) *history.ActivityLease {
+	e.t.Helper()
+	l := eventually(e.t, fmt.Sprintf("activity %d of %s", id, instance), func() (*history.ActivityLease, bool) {
+		l := e.tryFetchActivity(longLock)
+		return l, l != nil
+	})
+	if l.Work.Instance != instance || l.Work.ID != id {
+		e.t.Fatalf("FetchActivity: activity %d of %q, want %d of %q", l.Work.ID, l.Work.Instance, id, instance)
+	}
+	return l
+}
+
+func (e *env) completeActivity(l *history.ActivityLease, completion *history.Message) {
+	e.t.Helper()
+	if err := e.s.CompleteActivity(e.ctx, l.LockToken, completion); err != nil {
+		e.t.Fatalf("CompleteActivity(%s#%d of %q): %v", l.Work.Name, l.Work.ID, l.Work.Instance, err)
+	}
+}
+
+// poke sends an event to instance so that it has a turn to run.
+func (e *env) poke(instance string) {
+	e.t.Helper()
+	e.send(raised(instance, "poke", `{}`))
+}
+
+// pokeTurn pokes instance and commits a turn of execution exec with delta, leaving the
+// instance Running; it returns the turn's lease.
+func (e *env) pokeTurn(instance string, exec uint64, delta ...history.Event) *history.OrchestrationLease {
+	e.t.Helper()
+	e.poke(instance)
+	l, _ := e.turn(instance, history.Commit{ExecutionID: exec, Delta: delta, Status: history.StatusRunning})
+	return l
+}
+
+// continueAsNew pokes instance, ends execution exec with a continue-as-new (event id
+// canID), and commits the first turn of execution exec+1: OrchestrationStarted, then
+// next. It returns that first turn's lease, whose KV is what the new execution starts
+// from.
+func (e *env) continueAsNew(instance string, exec, canID uint64, next ...history.Event) *history.OrchestrationLease {
+	e.t.Helper()
+	e.poke(instance)
+	can := ev(canID, history.OrchestrationContinuedAsNew)
+	can.Input = json.RawMessage(fmt.Sprintf(`{"execution":%d}`, exec+1))
+	e.turn(instance, history.Commit{ExecutionID: exec, Delta: []history.Event{can}, Status: history.StatusContinuedAsNew,
+		Output: can.Input, Messages: []history.Message{{Kind: history.MsgContinueAsNew, Instance: instance, ExecutionID: exec, Name: "Orch", Input: can.Input}}})
+	l, _ := e.turn(instance, history.Commit{ExecutionID: exec + 1, Delta: append([]history.Event{startedEv(1)}, next...),
+		Status: history.StatusRunning})
+	return l
+}
+
+// wantKV checks instance's key through GetKV: want is its value, nil for absent.
+func (e *env) wantKV(instance, key string, want *string) {
+	e.t.Helper()
+	v, ok, err := e.s.GetKV(e.ctx, instance, key)
+	if err != nil {
+		e.t.Fatalf("GetKV(%q, %q): %v", instance, key, err)
+	}
+	switch {
+	case want == nil && ok:
+		e.t.Errorf("GetKV(%q, %q) = %q, want absent", instance, key, v)
+	case want != nil && (!ok || v != *want):
+		e.t.Errorf("GetKV(%q, %q) = %q (found %v), want %q", instance, key, v, ok, *want)
+	}
+}
+
+func (e *env) allKV(instance string) map[string]string {
+	e.t.Helper()
+	m, err := e.s.GetAllKV(e.ctx, instance)
+	if err != nil {
+		e.t.Fatalf("GetAllKV(%q): %v", instance, err)
+	}
+	return m
+}
+
+// snapshot renders a lease's KV snapshot as key → value.
+func snapshot(l *history.OrchestrationLease) map[string]string {
+	m := make(map[string]string, len(l.KV))
+	for k, en := range l.KV {
+		m[k] = en.Value
+	}
+	return m
+}

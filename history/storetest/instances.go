@@ -126,3 +126,83 @@ func testPayloadBytes(e *env) {
 	}
 	e.diff("activity", w, al.Work)
 }
+
+func testInstanceCreationViaMetadata(e *env) {
+	start := e.create("a")
+	l := e.fetch("a")
+	if l.State.Name != "Orch" || l.State.Version != "1.0.0" || l.State.ExecutionID != 1 || len(l.History) != 0 {
+		e.t.Errorf("first lease: State %+v, %d events; want Orch 1.0.0, execution 1, no history", l.State, len(l.History))
+	}
+	e.diff("first batch", []history.Message{start}, l.Messages)
+	// The first turn resolves the version; the instance takes it.
+	s := startedEv(1)
+	s.Version = "2.0.0"
+	e.commit(l, history.Commit{ExecutionID: 1, Delta: []history.Event{s}, Status: history.StatusRunning})
+	if st := e.state("a"); st.Name != "Orch" || st.Version != "2.0.0" || st.ExecutionID != 1 {
+		e.t.Errorf("after the first turn: %+v, want Orch 2.0.0, execution 1", st)
+	}
+	e.poke("a")
+	l = e.fetch("a")
+	if l.State.Version != "2.0.0" || l.State.ExecutionID != 1 {
+		e.t.Errorf("second lease State = %+v, want version 2.0.0, execution 1", l.State)
+	}
+	e.diff("second lease history", []history.Event{s}, l.History)
+}
+
+func testNullVersionHandling(e *env) {
+	start := startMsg("c")
+	start.Version = ""
+	if err := e.s.CreateInstance(e.ctx, start); err != nil {
+		e.t.Fatalf("CreateInstance without a version: %v", err)
+	}
+	if st := e.state("c"); st.Version != "" || st.Name != "Orch" {
+		e.t.Errorf("InstanceState = %+v, want Orch without a version", st)
+	}
+	l := e.fetch("c")
+	e.diff("batch", []history.Message{start}, l.Messages)
+	if l.State.Version != "" {
+		e.t.Errorf("lease State.Version = %q, want empty", l.State.Version)
+	}
+	s := startedEv(1)
+	s.Version = "3.0.0"
+	e.commit(l, history.Commit{ExecutionID: 1, Delta: []history.Event{s}, Status: history.StatusRunning})
+	if st := e.state("c"); st.Version != "3.0.0" {
+		e.t.Errorf("version after the first turn = %q, want 3.0.0", st.Version)
+	}
+	e.poke("c")
+	if l := e.fetch("c"); l.State.Version != "3.0.0" {
+		e.t.Errorf("lease State.Version = %q, want 3.0.0", l.State.Version)
+	}
+}
+
+func testSubOrchestrationInstanceCreation(e *env) {
+	e.create("parent")
+	child := childStart("parent", "parent::child", 2)
+	child.Version = ""
+	scheduled := ev(2, history.SubOrchestrationScheduled)
+	scheduled.Name, scheduled.Instance = "Child", "parent::child"
+	e.turn("parent", history.Commit{ExecutionID: 1, Delta: []history.Event{startedEv(1), scheduled}, Status: history.StatusRunning,
+		Messages: []history.Message{child}})
+	st := e.state("parent::child")
+	if st.ParentInstance != "parent" || st.Name != "Child" || st.Version != "" || st.Status != history.StatusRunning {
+		e.t.Errorf("child row = %+v, want parent \"parent\", Child without a version, Running", st)
+	}
+	l := e.fetch("parent::child")
+	e.diff("child batch", []history.Message{child}, l.Messages)
+	if l.State.ParentInstance != "parent" || l.State.Name != "Child" || len(l.History) != 0 {
+		e.t.Errorf("child lease: State %+v, %d events", l.State, len(l.History))
+	}
+	s := startedEv(1)
+	s.Name, s.Version = "Child", "1.5.0"
+	s.ParentInstance, s.ParentExecutionID, s.ParentEventID = "parent", 1, 2
+	e.commit(l, history.Commit{ExecutionID: 1, Delta: []history.Event{s}, Status: history.StatusRunning})
+	if st := e.state("parent::child"); st.Version != "1.5.0" || st.ParentInstance != "parent" || st.Name != "Child" {
+		e.t.Errorf("child after its first turn = %+v, want Child 1.5.0 with parent \"parent\"", st)
+	}
+	e.poke("parent::child")
+	l = e.fetch("parent::child")
+	if l.State.Version != "1.5.0" {
+		e.t.Errorf("child lease State.Version = %q, want 1.5.0", l.State.Version)
+	}
+	e.diff("child history", []history.Event{s}, l.History)
+}

@@ -43,12 +43,13 @@ func testFetchBatch(e *env) {
 func testMessagesDuringTurn(e *env) {
 	e.create("a")
 	l := e.fetch("a")
-	late := raised("a", "late", `"x"`)
-	e.send(late)
+	late1, late2 := raised("a", "late", `"x"`), raised("a", "later", `"y"`)
+	e.send(late1)
+	e.send(late2)
 	e.noFetch() // a is locked
 	e.commit(l, history.Commit{ExecutionID: 1, Delta: []history.Event{startedEv(1)}, Status: history.StatusRunning})
 	l2 := e.fetch("a")
-	e.diff("next batch", []history.Message{late}, l2.Messages)
+	e.diff("next batch", []history.Message{late1, late2}, l2.Messages)
 	if l2.Attempt != 1 {
 		e.t.Errorf("Attempt = %d, want 1", l2.Attempt)
 	}
@@ -459,4 +460,19 @@ func testTimers(e *env) {
 		e.t.Errorf("timer delivered at %d, before its FireAtMs %d", now, fireAt)
 	}
 	e.diff("timer batch", []history.Message{timer}, l.Messages)
+}
+
+func testOrphanQueueMessagesDropped(e *env) {
+	for _, v := range []string{`"v1"`, `"v2"`} {
+		m := history.Message{Kind: history.MsgQueueMessage, Instance: "orphan", Name: "ConfigUpdate", Data: json.RawMessage(v)}
+		e.wantErr("SendMessage(QueueMessage to an unknown instance)", e.s.SendMessage(e.ctx, m), history.ErrNotFound)
+	}
+	e.noFetch() // nothing was stored
+	e.startTurn("existing")
+	m := history.Message{Kind: history.MsgQueueMessage, Instance: "existing", Name: "ConfigUpdate", Data: json.RawMessage(`"v3"`)}
+	e.send(m)
+	l := e.fetch("existing")
+	e.diff("batch", []history.Message{m}, l.Messages)
+	e.commit(l, history.Commit{ExecutionID: 1, Status: history.StatusRunning})
+	e.noFetch()
 }
