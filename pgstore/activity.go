@@ -89,7 +89,7 @@ func (s *Store) AbandonActivity(ctx context.Context, lockToken string, delay tim
 		return nil
 	})
 	if err == nil {
-		signal(s.n.work)
+		s.sig.Worker()
 	}
 	return err
 }

@@ -4,102 +4,23 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"sync"
 
 	"github.com/lib/pq"
 )
 
-// notifier holds the wake-up channels. Every channel has a buffer of one and is sent to
-// without blocking, so signals coalesce and a slow receiver never slows a commit.
-type notifier struct {
-	orch, work chan struct{}
-
-	mu       sync.Mutex
-	watchers map[string]map[*watcher]struct{}
-}
-
-type watcher struct{ ch chan struct{} }
-
-func newNotifier() notifier {
-	return notifier{
-		orch:     make(chan struct{}, 1),
-		work:     make(chan struct{}, 1),
-		watchers: map[string]map[*watcher]struct{}{},
-	}
-}
-
-func signal(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
-}
-
-func (n *notifier) instance(id string) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for w := range n.watchers[id] {
-		signal(w.ch)
-	}
-}
-
-// everything wakes every waiter: notifications may have been missed.
-func (n *notifier) everything() {
-	signal(n.orch)
-	signal(n.work)
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for _, set := range n.watchers {
-		for w := range set {
-			signal(w.ch)
-		}
-	}
-}
-
 // OrchestratorWork signals that orchestrator messages may have been queued, by this
 // Store or (through NOTIFY) by another process.
-func (s *Store) OrchestratorWork() <-chan struct{} { return s.n.orch }
+func (s *Store) OrchestratorWork() <-chan struct{} { return s.sig.OrchestratorWork() }
 
 // WorkerWork signals that activities may have been queued.
-func (s *Store) WorkerWork() <-chan struct{} { return s.n.work }
+func (s *Store) WorkerWork() <-chan struct{} { return s.sig.WorkerWork() }
 
 // WatchInstance signals changes of the instance's status or custom status (and its
 // creation) until stop is called; stop may be called more than once. Changes made by
 // other processes are signalled when an execution completes or fails and when the
 // custom status changes.
 func (s *Store) WatchInstance(instance string) (<-chan struct{}, func()) {
-	w := &watcher{ch: make(chan struct{}, 1)}
-	n := &s.n
-	n.mu.Lock()
-	set := n.watchers[instance]
-	if set == nil {
-		set = map[*watcher]struct{}{}
-		n.watchers[instance] = set
-	}
-	set[w] = struct{}{}
-	n.mu.Unlock()
-	var once sync.Once
-	return w.ch, func() {
-		once.Do(func() {
-			n.mu.Lock()
-			defer n.mu.Unlock()
-			delete(n.watchers[instance], w)
-			if len(n.watchers[instance]) == 0 {
-				delete(n.watchers, instance)
-			}
-		})
-	}
-}
-
-// watcherCount is the number of live watchers (for tests).
-func (n *notifier) watcherCount() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	c := 0
-	for _, set := range n.watchers {
-		c += len(set)
-	}
-	return c
+	return s.sig.WatchInstance(instance)
 }
 
 // maxNotifyPayload keeps an instance id within NOTIFY's payload limit (8000 bytes); a
@@ -121,13 +42,13 @@ type changes struct {
 
 func (s *Store) fire(c *changes) {
 	if c.orch {
-		signal(s.n.orch)
+		s.sig.Orchestrator()
 	}
 	if c.work {
-		signal(s.n.work)
+		s.sig.Worker()
 	}
 	for _, id := range c.instances {
-		s.n.instance(id)
+		s.sig.Instance(id)
 	}
 }
 
@@ -199,19 +120,19 @@ func drainListener(l *pq.Listener) {
 func (s *Store) dispatch(l *pq.Listener) {
 	for n := range l.Notify {
 		if n == nil { // reconnected: anything may have been missed
-			s.n.everything()
+			s.sig.All()
 			continue
 		}
 		switch n.Channel {
 		case s.chOrch:
-			signal(s.n.orch)
+			s.sig.Orchestrator()
 		case s.chWork:
-			signal(s.n.work)
+			s.sig.Worker()
 		case s.chInst:
 			if n.Extra == "" {
-				s.n.everything()
+				s.sig.All()
 			} else {
-				s.n.instance(n.Extra)
+				s.sig.Instance(n.Extra)
 			}
 		}
 	}

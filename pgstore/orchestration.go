@@ -486,7 +486,7 @@ func (s *Store) AbandonOrchestration(ctx context.Context, lockToken string, dela
 		return nil
 	})
 	if err == nil {
-		signal(s.n.orch)
+		s.sig.Orchestrator()
 	}
 	return err
 }

@@ -107,7 +107,7 @@ type Store struct {
 
 	listener                   *pq.Listener
 	chOrch, chWork, chInst     string
-	n                          notifier
+	sig                        *history.Signals
 	closeOnce                  sync.Once
 	closeErr                   error
 	reconnectMin, reconnectMax time.Duration
@@ -181,7 +181,7 @@ func ConnectWithSchema(ctx context.Context, url, schema string, opts ...Option) 
 	s := &Store{
 		db: db, schema: schema, quoted: quoteIdent(schema),
 		chOrch: schema + "_orch", chWork: schema + "_work", chInst: schema + "_inst",
-		n:            newNotifier(),
+		sig:          history.NewSignals(),
 		reconnectMin: 50 * time.Millisecond, reconnectMax: 2 * time.Second,
 	}
 	if err := s.startListener(ctx, url); err != nil {

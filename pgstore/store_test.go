@@ -798,15 +798,15 @@ func TestWatchInstanceDoesNotLeak(t *testing.T) {
 		_, stop = s.WatchInstance("b")
 		stops = append(stops, stop)
 	}
-	if n := s.n.watcherCount(); n != 20 {
+	if n, _ := s.sig.Watchers(); n != 20 {
 		t.Fatalf("%d watchers, want 20", n)
 	}
 	for _, stop := range stops {
 		stop()
 		stop()
 	}
-	if n := s.n.watcherCount(); n != 0 || len(s.n.watchers) != 0 {
-		t.Fatalf("%d watchers (%d instances) after stop, want none", n, len(s.n.watchers))
+	if n, inst := s.sig.Watchers(); n != 0 || inst != 0 {
+		t.Fatalf("%d watchers (%d instances) after stop, want none", n, inst)
 	}
 }
 

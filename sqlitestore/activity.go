@@ -70,7 +70,7 @@ func (s *Store) CompleteActivity(ctx context.Context, lockToken string, completi
 		return queueMessage(ctx, tx, *completion, now)
 	})
 	if err == nil && completion != nil {
-		signal(s.n.orch)
+		s.sig.Orchestrator()
 	}
 	return err
 }
@@ -92,7 +92,7 @@ func (s *Store) AbandonActivity(ctx context.Context, lockToken string, delay tim
 		return nil
 	})
 	if err == nil {
-		signal(s.n.work)
+		s.sig.Worker()
 	}
 	return err
 }

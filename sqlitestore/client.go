@@ -52,7 +52,7 @@ func (s *Store) SendMessage(ctx context.Context, msg history.Message) error {
 		return queueMessage(ctx, tx, msg, now)
 	})
 	if err == nil && queued {
-		signal(s.n.orch)
+		s.sig.Orchestrator()
 	}
 	return err
 }

@@ -441,7 +441,7 @@ func (s *Store) AbandonOrchestration(ctx context.Context, lockToken string, dela
 		return err
 	})
 	if err == nil {
-		signal(s.n.orch)
+		s.sig.Orchestrator()
 	}
 	return err
 }

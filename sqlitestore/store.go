@@ -119,7 +119,7 @@ type Store struct {
 	db    *sql.DB // the single writer connection (and every read, in memory)
 	rdb   *sql.DB // query-only readers (== db in memory)
 	clock func() time.Time
-	n     notifier
+	sig   *history.Signals
 
 	closeOnce sync.Once
 	closeErr  error
@@ -175,7 +175,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		rdb.Close()
 		return nil, openError(path, err)
 	}
-	return &Store{db: db, rdb: rdb, clock: cfg.clock, n: newNotifier()}, nil
+	return &Store{db: db, rdb: rdb, clock: cfg.clock, sig: history.NewSignals()}, nil
 }
 
 var memSeq atomic.Uint64
@@ -202,7 +202,7 @@ func InMemory(opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlitestore: in-memory: %w", err)
 	}
-	return &Store{db: db, rdb: db, clock: cfg.clock, n: newNotifier()}, nil
+	return &Store{db: db, rdb: db, clock: cfg.clock, sig: history.NewSignals()}, nil
 }
 
 func newConfig(opts []Option) config {
