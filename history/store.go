@@ -212,6 +212,27 @@ type Commit struct {
 	CancelledActivities []ActivityRef
 }
 
+// Started is the delta's OrchestrationStarted, if the turn began an execution.
+func (c Commit) Started() *Event {
+	for i := range c.Delta {
+		if c.Delta[i].Kind == OrchestrationStarted {
+			return &c.Delta[i]
+		}
+	}
+	return nil
+}
+
+// CustomStatusUpdate is the delta's last CustomStatusUpdated: the custom status the
+// instance has after the turn (nil when the turn did not change it).
+func (c Commit) CustomStatusUpdate() *Event {
+	for i := len(c.Delta) - 1; i >= 0; i-- {
+		if c.Delta[i].Kind == CustomStatusUpdated {
+			return &c.Delta[i]
+		}
+	}
+	return nil
+}
+
 // CommitResult reports what a commit could not do as asked.
 type CommitResult struct {
 	// Rejected lists start messages whose instance id was already in use. For a child

@@ -267,17 +267,7 @@ func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c his
 // commitInstance records the instance part of a commit: execution, history, status,
 // custom status and KV.
 func (s *Store) commitInstance(ctx context.Context, tx *sql.Tx, instance string, c history.Commit, ch *changes) error {
-	var started, custom *history.Event
-	for i := range c.Delta {
-		switch c.Delta[i].Kind {
-		case history.OrchestrationStarted:
-			if started == nil {
-				started = &c.Delta[i]
-			}
-		case history.CustomStatusUpdated:
-			custom = &c.Delta[i]
-		}
-	}
+	started, custom := c.Started(), c.CustomStatusUpdate()
 	var cur int64
 	err := tx.QueryRowContext(ctx, s.sql(`SELECT current_execution_id FROM {S}.instances WHERE instance_id = $1`), instance).Scan(&cur)
 	switch {

@@ -243,18 +243,7 @@ func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c his
 // commitInstance records the instance part of a commit: execution, history, status,
 // custom status and KV.
 func commitInstance(ctx context.Context, tx *sql.Tx, now int64, instance string, c history.Commit, ch *changes) error {
-	var started *history.Event
-	var custom *history.Event
-	for i := range c.Delta {
-		switch c.Delta[i].Kind {
-		case history.OrchestrationStarted:
-			if started == nil {
-				started = &c.Delta[i]
-			}
-		case history.CustomStatusUpdated:
-			custom = &c.Delta[i]
-		}
-	}
+	started, custom := c.Started(), c.CustomStatusUpdate()
 	var cur int64
 	err := tx.QueryRowContext(ctx, `SELECT current_execution_id FROM instances WHERE instance_id = ?`, instance).Scan(&cur)
 	switch {
