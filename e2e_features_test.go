@@ -787,7 +787,10 @@ func TestE2EMetricsSnapshotCounts(t *testing.T) {
 			t.Fatalf("%+v", res)
 		}
 		// The runtime counts after its commit, which the client may see first.
-		waitFor(t, "the failure to be counted", func() bool { return e.rt.MetricsSnapshot().OrchFailures == 1 })
+		waitFor(t, "the executions to be counted", func() bool {
+			m := e.rt.MetricsSnapshot()
+			return m.OrchFailures == 1 && m.OrchCompletions == 2 && m.OrchStarts == 4
+		})
 		m := e.rt.MetricsSnapshot()
 		// Two executions of M and two children started; one child each execution.
 		checks := []struct {

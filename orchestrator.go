@@ -3,6 +3,7 @@ package duroxide
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -93,6 +94,19 @@ func (rt *Runtime) processTurn(lease *history.OrchestrationLease, cached *yield.
 	if lease.HistoryErr != nil {
 		rt.historyUnreadable(ctx, lease, &log)
 		return
+	}
+	if cached != nil && slices.ContainsFunc(lease.Messages, func(m history.Message) bool { return m.Kind == history.MsgStartOrchestration }) {
+		// A start message only comes with a newly created instance row: the instance was
+		// deleted and its id used again. The cached execution is the old one's.
+		rt.closeExecution(cached)
+		cached = nil
+		hist, err := rt.store.ReadHistory(ctx, lease.Instance, st.ExecutionID)
+		if err != nil {
+			log.Warn().Err(err).Msg("reading the history of a recreated instance failed; will retry")
+			rt.abandon(ctx, lease.LockToken, 50*time.Millisecond, &log)
+			return
+		}
+		lease.History, lease.HistoryAfter = hist, 0
 	}
 
 	// Which execution does the batch drive?
