@@ -53,6 +53,12 @@ type RuntimeOptions struct {
 	StepBudget int
 	// MaxHistoryEvents caps the events of one execution (default 50,000).
 	MaxHistoryEvents int
+	// WorkerTagFilter selects the activities this runtime's workers take by their tag
+	// (Task.WithTag). The zero value takes untagged activities only; TagsOnly,
+	// DefaultAndTags and AnyTag widen it; NoTags runs no worker at all (like a negative
+	// WorkerConcurrency). A tagged activity that no runtime's filter accepts waits forever:
+	// race it against a timer.
+	WorkerTagFilter TagFilter
 	// Logger receives the runtime's logs; nil means a console logger on stderr whose
 	// levels come from DUROXIDE_LOG (e.g. "info" or "warn,orchestration=debug").
 	Logger *zerolog.Logger
@@ -178,7 +184,11 @@ func (rt *Runtime) Start(ctx context.Context) error {
 		rt.orchDone.Add(1)
 		go rt.orchestrationLoop(runCtx, fmt.Sprintf("orch-%d-%s", i, rt.id))
 	}
-	for i := 0; i < rt.opts.WorkerConcurrency; i++ {
+	workers := rt.opts.WorkerConcurrency
+	if rt.opts.WorkerTagFilter.Mode() == history.TagNone {
+		workers = 0
+	}
+	for i := 0; i < workers; i++ {
 		rt.workDone.Add(1)
 		go rt.workerLoop(runCtx, fmt.Sprintf("work-%d-%s", i, rt.id))
 	}
@@ -192,7 +202,7 @@ func (rt *Runtime) Start(ctx context.Context) error {
 		}()
 	}
 	rt.log.runtime.Info().Str("runtime_id", rt.id).Int("orchestration_concurrency", rt.opts.OrchestrationConcurrency).
-		Int("worker_concurrency", rt.opts.WorkerConcurrency).Msg("runtime started")
+		Int("worker_concurrency", workers).Stringer("worker_tag_filter", rt.opts.WorkerTagFilter).Msg("runtime started")
 	return nil
 }
 

@@ -26,7 +26,7 @@ func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
 	}
 	failures := 0
 	for ctx.Err() == nil {
-		lease, err := rt.store.FetchActivity(ctx, history.FetchActivityRequest{LockTimeout: rt.opts.WorkerLockTimeout})
+		lease, err := rt.store.FetchActivity(ctx, history.FetchActivityRequest{LockTimeout: rt.opts.WorkerLockTimeout, Tags: rt.opts.WorkerTagFilter})
 		if err != nil {
 			if ctx.Err() != nil {
 				return

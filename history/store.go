@@ -254,6 +254,9 @@ func ChildStartRejected(start Message) Message {
 type FetchActivityRequest struct {
 	// LockTimeout is how long the activity stays locked without renewal.
 	LockTimeout time.Duration
+	// Tags selects the activities this worker takes by their tag; the zero value takes
+	// untagged activities only. With NoTags the store returns nil, nil at once.
+	Tags TagFilter
 }
 
 // ActivityLease is a locked activity.

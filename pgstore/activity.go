@@ -8,23 +8,28 @@ import (
 	"time"
 
 	"github.com/duroxide-go/duroxide/history"
+	"github.com/lib/pq"
 )
 
 // FetchActivity locks the oldest visible, unlocked activity. Concurrent fetchers pass
 // over each other's rows (FOR UPDATE SKIP LOCKED), so no two take the same activity.
 func (s *Store) FetchActivity(ctx context.Context, req history.FetchActivityRequest) (*history.ActivityLease, error) {
+	if req.Tags.Mode() == history.TagNone {
+		return nil, nil
+	}
+	pred, tagArgs := tagPredicate(req.Tags)
 	token := newToken()
 	var id int64
 	var data []byte
 	var attempt int
 	err := s.db.QueryRowContext(ctx, s.sql(`WITH c AS MATERIALIZED (
 			SELECT id FROM {S}.worker_queue
-			WHERE visible_at <= {NOW} AND (lock_token IS NULL OR locked_until <= {NOW})
+			WHERE visible_at <= {NOW} AND (lock_token IS NULL OR locked_until <= {NOW}) AND `+pred+`
 			ORDER BY id LIMIT 1
 			FOR UPDATE SKIP LOCKED)
 		UPDATE {S}.worker_queue w SET lock_token = $1, locked_until = {NOW} + $2::bigint, attempt_count = w.attempt_count + 1
 		FROM c WHERE w.id = c.id
-		RETURNING w.id, w.message, w.attempt_count`), token, lockMs(req.LockTimeout)).Scan(&id, &data, &attempt)
+		RETURNING w.id, w.message, w.attempt_count`), append([]any{token, lockMs(req.LockTimeout)}, tagArgs...)...).Scan(&id, &data, &attempt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -72,7 +77,8 @@ func (s *Store) AbandonActivity(ctx context.Context, lockToken string, delay tim
 	d := durMs(delay)
 	err := s.write(ctx, "AbandonActivity", func(tx *sql.Tx) error {
 		var idle bool
-		err := tx.QueryRowContext(ctx, s.sql(`WITH idle AS MATERIALIZED (SELECT `+workIdleSQL+` AS idle),
+		err := tx.QueryRowContext(ctx, s.sql(`WITH idle AS MATERIALIZED (SELECT `+
+			workIdleSQL(`ARRAY(SELECT COALESCE(tag, '') FROM {S}.worker_queue WHERE lock_token = $1)`)+` AS idle),
 			upd AS (UPDATE {S}.worker_queue SET lock_token = NULL, locked_until = NULL, visible_at = {NOW} + $2::bigint,
 					attempt_count = CASE WHEN $3::boolean THEN GREATEST(0, attempt_count - 1) ELSE attempt_count END
 				WHERE lock_token = $1 AND locked_until > {NOW} RETURNING id)
@@ -107,4 +113,22 @@ func (s *Store) RenewActivityLock(ctx context.Context, lockToken string, extend 
 		return fmt.Errorf("%w: renew activity: withdrawn, expired or unknown lock", history.ErrLockLost)
 	}
 	return nil
+}
+
+// tagPredicate renders the worker fetch's tag condition on the tag column (NULL for an
+// untagged activity), with the filter's tags (sorted) bound as the text array $3 when it
+// names some.
+func tagPredicate(f history.TagFilter) (string, []any) {
+	switch f.Mode() {
+	case history.TagOnly:
+		return "tag = ANY($3::text[])", []any{pq.Array(f.Tags())}
+	case history.TagDefaultAnd:
+		return "(tag IS NULL OR tag = ANY($3::text[]))", []any{pq.Array(f.Tags())}
+	case history.TagAny:
+		return "TRUE", nil
+	case history.TagNone:
+		return "FALSE", nil
+	default:
+		return "tag IS NULL", nil
+	}
 }

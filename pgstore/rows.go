@@ -149,9 +149,16 @@ func (s *Store) createInstanceRow(ctx context.Context, tx *sql.Tx, start history
 const orchIdleSQL = `NOT EXISTS (SELECT 1 FROM {S}.orchestrator_queue q WHERE q.visible_at <= {NOW}
 	AND NOT EXISTS (SELECT 1 FROM {S}.instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > {NOW}))`
 
-// workIdleSQL is true when no activity is fetchable.
-const workIdleSQL = `NOT EXISTS (SELECT 1 FROM {S}.worker_queue w WHERE w.visible_at <= {NOW}
-	AND (w.lock_token IS NULL OR w.locked_until <= {NOW}))`
+// workIdleSQL is true when, for one of the tags listed by the expression tagsSQL (a
+// text[]; the empty string for untagged), no activity is fetchable: then workers whose
+// filter takes that tag may be waiting for a NOTIFY, even while work for other tags
+// waits.
+func workIdleSQL(tagsSQL string) string {
+	return `EXISTS (SELECT 1 FROM unnest(` + tagsSQL + `) AS n(t) WHERE NOT EXISTS (
+		SELECT 1 FROM {S}.worker_queue w WHERE w.visible_at <= {NOW}
+		AND (w.lock_token IS NULL OR w.locked_until <= {NOW})
+		AND (w.tag = n.t OR (n.t = '' AND w.tag IS NULL))))`
+}
 
 // queueMessage appends a message to the orchestrator queue of its instance; a
 // TimerFired becomes visible at FireAtMs, anything else at once. Until the transaction
@@ -202,20 +209,21 @@ func (s *Store) queueActivities(ctx context.Context, tx *sql.Tx, works []history
 	execs := make([]int64, len(works))
 	ids := make([]int64, len(works))
 	msgs := make([][]byte, len(works))
+	tags := make([]string, len(works))
 	for i, w := range works {
 		b, err := encodeWork(w)
 		if err != nil {
 			return err
 		}
-		insts[i], execs[i], ids[i], msgs[i] = w.Instance, int64(w.ExecutionID), int64(w.ID), b
+		insts[i], execs[i], ids[i], msgs[i], tags[i] = w.Instance, int64(w.ExecutionID), int64(w.ID), b, w.Tag
 	}
 	var idle bool
-	if err := tx.QueryRowContext(ctx, s.sql(`WITH idle AS MATERIALIZED (SELECT `+workIdleSQL+` AS idle),
-		ins AS (INSERT INTO {S}.worker_queue (instance_id, execution_id, activity_id, message, visible_at, created_at)
-			SELECT w.i, w.e, w.a, w.m, {NOW}, {NOW}
-			FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[]) WITH ORDINALITY AS w(i, e, a, m, n)
+	if err := tx.QueryRowContext(ctx, s.sql(`WITH idle AS MATERIALIZED (SELECT `+workIdleSQL(`$5::text[]`)+` AS idle),
+		ins AS (INSERT INTO {S}.worker_queue (instance_id, execution_id, activity_id, message, visible_at, created_at, tag)
+			SELECT w.i, w.e, w.a, w.m, {NOW}, {NOW}, NULLIF(w.t, '')
+			FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[], $5::text[]) WITH ORDINALITY AS w(i, e, a, m, t, n)
 			ORDER BY w.n)
-		SELECT idle FROM idle`), pq.Array(insts), pq.Array(execs), pq.Array(ids), pq.Array(msgs)).Scan(&idle); err != nil {
+		SELECT idle FROM idle`), pq.Array(insts), pq.Array(execs), pq.Array(ids), pq.Array(msgs), pq.Array(tags)).Scan(&idle); err != nil {
 		return err
 	}
 	ch.work = true

@@ -110,6 +110,12 @@ CREATE TABLE {S}.kv_delta (
 	PRIMARY KEY (instance_id, key)
 );
 `,
+	// 2: the worker queue's tag column (NULL: untagged), for the worker tag filter.
+	`
+ALTER TABLE {S}.worker_queue ADD COLUMN tag TEXT;
+UPDATE {S}.worker_queue SET tag = NULLIF(convert_from(message, 'UTF8')::jsonb ->> 'tag', '');
+CREATE INDEX worker_queue_tag_idx ON {S}.worker_queue (tag);
+`,
 }
 
 // ErrSchemaTooNew is returned by Connect for a schema written by a newer build.

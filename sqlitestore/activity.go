@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/duroxide-go/duroxide/history"
@@ -12,7 +14,11 @@ import (
 
 // FetchActivity locks the oldest visible, unlocked activity.
 func (s *Store) FetchActivity(ctx context.Context, req history.FetchActivityRequest) (*history.ActivityLease, error) {
+	if req.Tags.Mode() == history.TagNone {
+		return nil, nil
+	}
 	timeout := lockMs(req.LockTimeout)
+	pred, tagArgs := tagPredicate(req.Tags)
 	var lease *history.ActivityLease
 	var decodeErr error
 	err := s.write(ctx, "FetchActivity", func(tx *sql.Tx, now int64) error {
@@ -21,8 +27,8 @@ func (s *Store) FetchActivity(ctx context.Context, req history.FetchActivityRequ
 		var data string
 		var attempt int
 		err := tx.QueryRowContext(ctx, `SELECT id, message, attempt_count FROM worker_queue
-			WHERE visible_at <= ?1 AND (lock_token IS NULL OR locked_until <= ?1)
-			ORDER BY id LIMIT 1`, now).Scan(&id, &data, &attempt)
+			WHERE visible_at <= ?1 AND (lock_token IS NULL OR locked_until <= ?1) AND `+pred+`
+			ORDER BY id LIMIT 1`, append([]any{now}, tagArgs...)...).Scan(&id, &data, &attempt)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -112,4 +118,30 @@ func (s *Store) RenewActivityLock(ctx context.Context, lockToken string, extend 
 		}
 		return nil
 	})
+}
+
+// tagPredicate renders the worker fetch's tag condition on the tag column (NULL for an
+// untagged activity), with the filter's tags (sorted) bound as parameters ?2, ?3, ...
+// after the clock (?1).
+func tagPredicate(f history.TagFilter) (string, []any) {
+	tags := f.Tags()
+	args := make([]any, len(tags))
+	marks := make([]string, len(tags))
+	for i, t := range tags {
+		args[i] = t
+		marks[i] = "?" + strconv.Itoa(i+2)
+	}
+	in := "tag IN (" + strings.Join(marks, ", ") + ")"
+	switch f.Mode() {
+	case history.TagOnly:
+		return in, args
+	case history.TagDefaultAnd:
+		return "(tag IS NULL OR " + in + ")", args
+	case history.TagAny:
+		return "1", nil
+	case history.TagNone:
+		return "0", nil
+	default:
+		return "tag IS NULL", nil
+	}
 }

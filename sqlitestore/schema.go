@@ -102,6 +102,12 @@ CREATE TABLE kv_delta (
 	PRIMARY KEY (instance_id, key)
 ) WITHOUT ROWID;
 `,
+	// 2: the worker queue's tag column (NULL: untagged), for the worker tag filter.
+	`
+ALTER TABLE worker_queue ADD COLUMN tag TEXT;
+UPDATE worker_queue SET tag = NULLIF(json_extract(message, '$.tag'), '');
+CREATE INDEX idx_worker_queue_tag ON worker_queue(tag);
+`,
 }
 
 // migrate applies the missing migrations, each in its own (immediate) transaction, so

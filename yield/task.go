@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/duroxide-go/duroxide/history"
 )
 
 // SysGetKVActivity is the reserved activity name behind GetKVValueFromInstance; the
@@ -85,7 +87,12 @@ type Task struct {
 }
 
 // WithTag routes an activity to workers that accept tag. It returns a new Task and applies
-// only to activities (with or without retry); on any other task, yielding it fails.
+// only to activities (with or without retry: every attempt keeps the tag); on any other
+// task, yielding it fails. A tag longer than history.MaxTagBytes (256 bytes) is invalid
+// too: yielding the task fails with an error wrapping ErrInvalidTask, "Activity '<name>'
+// tag size (<n> bytes) exceeds limit (256 bytes)", and schedules nothing, so orchestration
+// code sees the mistake where it made it (returning the error fails the orchestration with
+// that message). An empty tag leaves the activity untagged.
 func (t Task) WithTag(tag string) Task {
 	if t.d == nil {
 		return t
@@ -93,6 +100,10 @@ func (t Task) WithTag(tag string) Task {
 	d := *t.d
 	if d.kind != kindActivity && !(d.kind == kindBlock && d.retry != nil) {
 		d.err = fmt.Errorf("yield: WithTag(%q) on a %s task: only activities take a tag", tag, d.kind)
+	} else if len(tag) > history.MaxTagBytes {
+		if d.err == nil {
+			d.err = fmt.Errorf("Activity '%s' tag size (%d bytes) exceeds limit (%d bytes)", d.name, len(tag), history.MaxTagBytes)
+		}
 	} else {
 		d.tag = tag
 	}

@@ -6,9 +6,11 @@
 //	}
 //
 // Every test runs as a parallel subtest on a fresh store from newStore, which Run closes
-// when the subtest ends. Run has 78 subtests: the 32 listed below, written for this
-// contract, and 46 ports of the Rust provider validation tests, listed in "Ports of the
-// Rust provider validation suite" below.
+// when the subtest ends. Run has 119 subtests: the 32 listed below, written for this
+// contract, and 87 ports of the Rust provider validation tests, listed in "Ports of the
+// Rust provider validation suite" below. 31 of the ports (admin.go: management,
+// deletion, bulk_deletion, prune, and the KV tests that prune or delete) call the
+// optional history.Admin interface and are skipped when the store does not implement it.
 //
 // The store's clock must be the wall clock (timers and lock expiry are checked against
 // time.Now). Lock-expiry tests use 200ms locks and wait on conditions with a 10s
@@ -105,9 +107,8 @@
 // enqueue_for_worker), and an activity of a deleted instance is one queued for an
 // instance that has no row. Every lock or token failure is ErrLockLost.
 //
-// Of the 117 tests of the modules kept, 46 are ported, 62 are covered by existing
-// subtests and 9 are dropped (prune and deletion are not yet in the contract). Entries
-// read "port: Subtest", "covered: Subtest", or "dropped: reason".
+// Of the 155 tests of the modules kept, 87 are ported and 68 are covered by existing
+// subtests. Entries read "port: Subtest" or "covered: Subtest".
 //
 // atomicity (4: 4 ported)
 //
@@ -238,7 +239,7 @@
 //	                                        follows a fetch, so the count stays at 1)
 //	max_attempt_count_across_message_batch  covered: AbandonDelayAndAttempts
 //
-// cancellation (16: 8 ported, 7 covered, 1 dropped; the Rust names speak of returned
+// cancellation (16: 8 ported, 8 covered; the Rust names speak of returned
 // execution states that the API no longer has: the tests check delivery and renewal)
 //
 //	test_fetch_returns_running_state_for_active_orchestration
@@ -274,8 +275,10 @@
 //	test_same_activity_in_worker_items_and_cancelled_is_noop
 //	                                        covered: ActivityScheduleAndCancel
 //	test_orphan_activity_after_instance_force_deletion
-//	                                        dropped: force deletion is not yet in the
-//	                                        contract (an activity outliving its instance is
+//	                                        covered: StaleActivityAfterDeleteRecreate (a
+//	                                        force delete withdraws the instance's activities:
+//	                                        a leftover lock's ack gives ErrLockLost; an
+//	                                        activity outliving its instance is
 //	                                        FetchReturnsMissingStateWhenInstanceDeleted)
 //
 // custom_status (7: 7 covered; there is no get_custom_status(last_seen): InstanceState
@@ -292,7 +295,7 @@
 //	test_custom_status_default_on_new_instance
 //	                                        covered: CreateInstance, CustomStatus
 //
-// kv_store (35: 9 ported, 18 covered, 8 dropped)
+// kv_store (35: 13 ported, 22 covered)
 //
 //	test_kv_set_and_get                     covered: KV
 //	test_kv_overwrite                       covered: KV
@@ -303,14 +306,16 @@
 //	test_kv_snapshot_after_clear_single     covered: KV
 //	test_kv_snapshot_after_clear_all        port: KvSnapshotAfterClearAll (cleared in
 //	                                        execution 2, gone from execution 3's snapshot)
-//	test_kv_execution_id_tracking           dropped: prune is not yet in the contract (the
-//	                                        overwrite itself is KvCrossExecutionOverwrite)
+//	test_kv_execution_id_tracking           covered: KvCrossExecutionOverwrite (the
+//	                                        overwrite), KvPrunePreservesAllKeys (pruning)
 //	test_kv_cross_execution_overwrite       port: KvCrossExecutionOverwrite
 //	test_kv_cross_execution_remove_readd    port: KvCrossExecutionRemoveReadd
-//	test_kv_prune_preserves_overwritten     dropped: prune is not yet in the contract
-//	test_kv_prune_preserves_all_keys        dropped: prune is not yet in the contract
+//	test_kv_prune_preserves_overwritten     covered: KvPrunePreservesAllKeys (the KV store
+//	                                        keeps merged values, not executions; prune
+//	                                        deletes executions and histories only)
+//	test_kv_prune_preserves_all_keys        port: KvPrunePreservesAllKeys
 //	test_kv_instance_isolation              port: KvInstanceIsolation
-//	test_kv_delete_instance_cascades        dropped: deletion is not yet in the contract
+//	test_kv_delete_instance_cascades        port: KvDeleteInstanceCascades
 //	test_kv_clear_nonexistent_key           port: KvClearNonexistentKey
 //	test_kv_get_unknown_instance            covered: UnknownInstance
 //	test_kv_set_after_clear                 covered: KV
@@ -320,8 +325,8 @@
 //	test_kv_snapshot_empty                  covered: FetchBatch, KV
 //	test_kv_snapshot_cross_execution        covered: KV
 //	test_kv_prune_current_execution_protected
-//	                                        dropped: prune is not yet in the contract
-//	test_kv_delete_instance_with_children   dropped: deletion is not yet in the contract
+//	                                        port: KvPruneCurrentExecutionProtected
+//	test_kv_delete_instance_with_children   port: KvDeleteInstanceWithChildren
 //	test_kv_clear_isolation                 port: KvClearIsolation
 //	test_kv_delta_snapshot_excludes_current_execution
 //	                                        covered: KV
@@ -333,16 +338,87 @@
 //	                                        covered: KV
 //	test_kv_delta_merged_on_completion      covered: KV
 //	test_kv_delta_merged_on_can             covered: KV
-//	test_kv_delta_delete_instance_cascades  dropped: deletion is not yet in the contract
+//	test_kv_delta_delete_instance_cascades  covered: KvDeleteInstanceCascades (it deletes
+//	                                        merged keys and current-execution changes)
 //	test_kv_delta_prune_untouched_key_survives
-//	                                        dropped: prune is not yet in the contract (an
-//	                                        untouched key surviving later merges is checked
-//	                                        in KvDeltaClientReadsMerged)
+//	                                        covered: KvPrunePreservesAllKeys (keys of the
+//	                                        pruned execution survive), KvDeltaClientReadsMerged
+//
+// tag_filtering (10: 10 ported; tags.go. FetchActivityRequest.Tags is the filter; the
+// activity ids are event ids, so the Rust ids 1, 2, 3, ... are 2, 3, 4, ... here)
+//
+//	test_default_only_fetches_untagged      port: DefaultOnlyFetchesUntagged
+//	test_tags_fetches_only_matching         port: TagsFetchesOnlyMatching
+//	test_default_and_fetches_untagged_and_matching
+//	                                        port: DefaultAndFetchesUntaggedAndMatching
+//	test_none_filter_returns_nothing        port: NoneFilterReturnsNothing
+//	test_multi_tag_filter                   port: MultiTagFilter
+//	test_tag_round_trip_preservation        port: TagRoundTripPreservation
+//	test_any_filter_fetches_everything      port: AnyFilterFetchesEverything
+//	test_tag_survives_abandon_and_refetch   port: TagSurvivesAbandonAndRefetch
+//	test_multi_runtime_tag_isolation        port: MultiRuntimeTagIsolation (disjoint,
+//	                                        overlapping and Any filters, one store)
+//	test_tag_preserved_through_ack_orchestration_item
+//	                                        port: TagPreservedThroughAckOrchestrationItem
+//
+// management (7: 7 ported; admin.go, history.Admin. Instance info is InstanceState)
+//
+//	test_list_instances                     port: ListInstances
+//	test_list_instances_by_status           port: ListInstancesByStatus
+//	test_list_executions                    port: ListExecutions (unknown: empty)
+//	test_get_instance_info                  port: GetInstanceInfo (through InstanceState)
+//	test_get_execution_info                 port: GetExecutionInfo (unknown: ErrNotFound)
+//	test_get_system_metrics                 port: GetSystemMetrics
+//	test_get_queue_depths                   port: GetQueueDepths
+//
+// deletion (13: 12 ported, 1 covered; the store deletes a given set of ids, the
+// client's DeleteInstance adds the root check and the tree, see admin_test.go)
+//
+//	test_delete_terminal_instances          port: DeleteTerminalInstances
+//	test_delete_running_rejected_force_succeeds
+//	                                        port: DeleteRunningRejectedForceSucceeds
+//	                                        (ErrStillRunning)
+//	test_delete_nonexistent_instance        port: DeleteNonexistentInstance (the store
+//	                                        ignores unknown ids; the client gives ErrNotFound)
+//	test_delete_cleans_queues_and_locks     port: DeleteCleansQueuesAndLocks
+//	test_cascade_delete_hierarchy           port: CascadeDeleteHierarchy (part of a tree:
+//	                                        ErrHasChildren; the whole 4-level tree at once)
+//	test_force_delete_prevents_ack_recreation
+//	                                        port: ForceDeletePreventsAckRecreation
+//	test_list_children                      port: ListChildren
+//	test_delete_get_parent_id               port: DeleteGetParentId (InstanceState.ParentInstance)
+//	test_delete_get_instance_tree           covered: ListChildren (the tree is the client's
+//	                                        GetInstanceTree, breadth-first over Children)
+//	test_delete_instances_atomic            port: DeleteInstancesAtomic
+//	test_delete_instances_atomic_force      port: DeleteInstancesAtomicForce
+//	test_delete_instances_atomic_orphan_detection
+//	                                        port: DeleteInstancesAtomicOrphanDetection
+//	test_stale_activity_after_delete_recreate
+//	                                        port: StaleActivityAfterDeleteRecreate
+//
+// bulk_deletion (4: 4 ported)
+//
+//	test_delete_instance_bulk_filter_combinations
+//	                                        port: DeleteInstanceBulkFilterCombinations
+//	test_delete_instance_bulk_safety_and_limits
+//	                                        port: DeleteInstanceBulkSafetyAndLimits
+//	test_delete_instance_bulk_completed_before_filter
+//	                                        port: DeleteInstanceBulkCompletedBeforeFilter
+//	test_delete_instance_bulk_cascades_to_children
+//	                                        port: DeleteInstanceBulkCascadesToChildren
+//
+// prune (4: 4 ported)
+//
+//	test_prune_options_combinations         port: PruneOptionsCombinations (and
+//	                                        CompletedBeforeMs)
+//	test_prune_safety                       port: PruneSafety
+//	test_prune_bulk                         port: PruneBulk
+//	test_prune_bulk_includes_running_instances
+//	                                        port: PruneBulkIncludesRunningInstances
 //
 // The other modules of §7 are not ported:
 //
-//   - management (7), deletion (13), bulk_deletion (4), prune (4), sessions (33) and
-//     tag_filtering (10): not yet in the contract; they arrive with the parity issue.
+//   - sessions (33): not yet in the contract; it arrives with the parity issue.
 //     (ActivityRoundTrip checks that an activity's SessionID and Tag round-trip.)
 //   - capability_filtering (20): dropped, the contract has no replay-version pinning.
 //   - long_polling (5): dropped, the stores short-poll and signal new work through

@@ -231,9 +231,11 @@ func (e *env) startTurn(instance string, more ...history.Event) {
 	e.turn(instance, history.Commit{ExecutionID: 1, Delta: append([]history.Event{startedEv(1)}, more...), Status: history.StatusRunning})
 }
 
+// tryFetchActivity fetches with the Any tag filter: the tests of tag_filtering (tags.go)
+// fetch with the other filters.
 func (e *env) tryFetchActivity(timeout time.Duration) *history.ActivityLease {
 	e.t.Helper()
-	l, err := e.s.FetchActivity(e.ctx, history.FetchActivityRequest{LockTimeout: timeout})
+	l, err := e.s.FetchActivity(e.ctx, history.FetchActivityRequest{LockTimeout: timeout, Tags: history.AnyTag()})
 	if err != nil {
 		e.t.Fatalf("FetchActivity: %v", err)
 	}

@@ -92,6 +92,18 @@ func Run(t *testing.T, newStore func(t *testing.T) history.Store) {
 		{"KvClearIsolation", testKvClearIsolation},
 		{"KvDeltaClientReadsMerged", testKvDeltaClientReadsMerged},
 		{"KvDeltaTombstoneOverridesStore", testKvDeltaTombstoneOverridesStore},
+
+		// Ports of the Rust tag_filtering module (tags.go).
+		{"DefaultOnlyFetchesUntagged", testDefaultOnlyFetchesUntagged},
+		{"TagsFetchesOnlyMatching", testTagsFetchesOnlyMatching},
+		{"DefaultAndFetchesUntaggedAndMatching", testDefaultAndFetchesUntaggedAndMatching},
+		{"NoneFilterReturnsNothing", testNoneFilterReturnsNothing},
+		{"MultiTagFilter", testMultiTagFilter},
+		{"TagRoundTripPreservation", testTagRoundTripPreservation},
+		{"AnyFilterFetchesEverything", testAnyFilterFetchesEverything},
+		{"TagSurvivesAbandonAndRefetch", testTagSurvivesAbandonAndRefetch},
+		{"MultiRuntimeTagIsolation", testMultiRuntimeTagIsolation},
+		{"TagPreservedThroughAckOrchestrationItem", testTagPreservedThroughAckOrchestrationItem},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,4 +111,5 @@ func Run(t *testing.T, newStore func(t *testing.T) history.Store) {
 			tc.fn(newEnv(t, newStore))
 		})
 	}
+	runAdmin(t, newStore)
 }
