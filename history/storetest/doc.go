@@ -6,9 +6,9 @@
 //	}
 //
 // Every test runs as a parallel subtest on a fresh store from newStore, which Run closes
-// when the subtest ends. Run has 129 subtests: the 32 listed below, written for this
-// contract, and 97 ports of the Rust provider validation tests (10 of them tag
-// filtering), listed in "Ports of the Rust provider validation suite" below. 31 of the ports (admin.go: management,
+// when the subtest ends. Run has 119 subtests: the 32 listed below, written for this
+// contract, and 87 ports of the Rust provider validation tests, listed in "Ports of the
+// Rust provider validation suite" below. 31 of the ports (admin.go: management,
 // deletion, bulk_deletion, prune, and the KV tests that prune or delete) call the
 // optional history.Admin interface and are skipped when the store does not implement it.
 //
