@@ -14,22 +14,32 @@ import (
 // Client starts, signals, inspects and waits for orchestration instances. It talks only
 // to the store, so it works from any process that reaches the store.
 type Client struct {
-	store history.Store
+	store      history.Store
+	maxPayload int
 }
 
 // NewClient returns a client on store.
-func NewClient(store history.Store) *Client { return &Client{store: store} }
+func NewClient(store history.Store) *Client {
+	return &Client{store: store, maxPayload: yield.DefaultMaxPayloadBytes}
+}
 
-// MaxPayloadBytes bounds a single input, event or queue message sent by a client.
-const MaxPayloadBytes = 16 << 20
+// WithMaxPayloadBytes returns a copy of the client that accepts inputs, events and queue
+// messages of up to n bytes (the default is 16 MiB); n <= 0 keeps the default.
+func (c *Client) WithMaxPayloadBytes(n int) *Client {
+	cp := *c
+	if n > 0 {
+		cp.maxPayload = n
+	}
+	return &cp
+}
 
-func encodePayload(what string, v any) (yield.Value, error) {
+func (c *Client) encodePayload(what string, v any) (yield.Value, error) {
 	val, err := yield.ValueOf(v)
 	if err != nil {
 		return yield.Value{}, fmt.Errorf("%w: %s: %v", ErrInvalidInput, what, err)
 	}
-	if n := len(val.Raw()); n > MaxPayloadBytes {
-		return yield.Value{}, invalid("%s is %d bytes (limit %d)", what, n, MaxPayloadBytes)
+	if n := len(val.Raw()); n > c.maxPayload {
+		return yield.Value{}, invalid("%s is %d bytes (limit %d)", what, n, c.maxPayload)
 	}
 	return val, nil
 }
@@ -63,7 +73,7 @@ func (c *Client) start(ctx context.Context, instanceID, name string, input any, 
 	if err := checkName("orchestration", name); err != nil {
 		return err
 	}
-	in, err := encodePayload("input", input)
+	in, err := c.encodePayload("input", input)
 	if err != nil {
 		return err
 	}
@@ -92,7 +102,7 @@ func (c *Client) send(ctx context.Context, kind history.MessageKind, instanceID,
 	if err := checkName("event", name); err != nil {
 		return err
 	}
-	d, err := encodePayload("event data", data)
+	d, err := c.encodePayload("event data", data)
 	if err != nil {
 		return err
 	}

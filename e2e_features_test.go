@@ -816,3 +816,29 @@ func TestE2EMetricsSnapshotCounts(t *testing.T) {
 		}
 	})
 }
+
+func TestE2EPayloadLimits(t *testing.T) {
+	eachMode(t, func(t *testing.T, newEnv func(duroxide.RuntimeOptions) *env) {
+		e := newEnv(duroxide.RuntimeOptions{MaxPayloadBytes: 1024})
+		e.activity("Huge", func(*duroxide.ActivityContext, yield.Value) (any, error) { return strings.Repeat("y", 2000), nil })
+		e.orchestration("CallsHuge", func(ctx *yield.Ctx, in yield.Value) (any, error) {
+			_, err := ctx.Yield(ctx.ScheduleActivity("Huge", nil))
+			return nil, err
+		})
+		e.start()
+		res := e.run("pl-1", "CallsHuge", nil)
+		if res.Status != duroxide.StatusFailed || !strings.Contains(res.Error, "result is 2002 bytes (limit 1024)") {
+			t.Fatalf("%+v", res)
+		}
+		small := e.client.WithMaxPayloadBytes(10)
+		if err := small.StartOrchestration(e.ctx, "pl-2", "CallsHuge", strings.Repeat("z", 20)); !errors.Is(err, duroxide.ErrInvalidInput) {
+			t.Fatalf("oversized input: %v", err)
+		}
+		if _, err := e.client.GetStatus(e.ctx, "pl-2"); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := e.client.GetStatus(e.ctx, "pl-2"); st.Status != duroxide.StatusNotFound {
+			t.Fatalf("a refused start stored something: %+v", st)
+		}
+	})
+}

@@ -172,7 +172,7 @@ func (rt *Runtime) processTurn(lease *history.OrchestrationLease, cached *yield.
 		}
 		ex = yield.NewExecution(fn, yield.Options{
 			InstanceID: lease.Instance, Version: resolved, KV: lease.KV,
-			MaxHistoryEvents: rt.opts.MaxHistoryEvents, StepBudget: rt.opts.StepBudget,
+			MaxHistoryEvents: rt.opts.MaxHistoryEvents, StepBudget: rt.opts.StepBudget, MaxPayloadBytes: rt.opts.MaxPayloadBytes,
 			Trace: rt.traceFunc(),
 		})
 	}

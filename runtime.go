@@ -53,6 +53,9 @@ type RuntimeOptions struct {
 	StepBudget int
 	// MaxHistoryEvents caps the events of one execution (default 50,000).
 	MaxHistoryEvents int
+	// MaxPayloadBytes caps any single payload the runtime records: task inputs,
+	// orchestration outputs, activity results (default 16 MiB).
+	MaxPayloadBytes int
 	// WorkerTagFilter selects the activities this runtime's workers take by their tag
 	// (Task.WithTag). The zero value takes untagged activities only; TagsOnly,
 	// DefaultAndTags and AnyTag widen it; NoTags runs no worker at all (like a negative
@@ -79,6 +82,7 @@ func (o RuntimeOptions) withDefaults() RuntimeOptions {
 	def(&o.WorkerConcurrency, 2)
 	def(&o.MaxDeliveryAttempts, 10)
 	def(&o.InstanceCacheSize, 1000)
+	def(&o.MaxPayloadBytes, yield.DefaultMaxPayloadBytes)
 	defDur(&o.DispatcherPollInterval, 100*time.Millisecond)
 	defDur(&o.WorkerLockTimeout, 30*time.Second)
 	defDur(&o.OrchestratorLockTimeout, 5*time.Second)
@@ -124,8 +128,8 @@ func NewRuntime(store history.Store, opts RuntimeOptions) (*Runtime, error) {
 	if store == nil {
 		return nil, invalid("nil store")
 	}
-	if opts.MaxDeliveryAttempts < 0 || opts.StepBudget < 0 || opts.MaxHistoryEvents < 0 {
-		return nil, invalid("negative MaxDeliveryAttempts, StepBudget or MaxHistoryEvents")
+	if opts.MaxDeliveryAttempts < 0 || opts.StepBudget < 0 || opts.MaxHistoryEvents < 0 || opts.MaxPayloadBytes < 0 {
+		return nil, invalid("negative MaxDeliveryAttempts, StepBudget, MaxHistoryEvents or MaxPayloadBytes")
 	}
 	o := opts.withDefaults()
 	var id [2]byte

@@ -103,8 +103,8 @@ func (rt *Runtime) runActivity(lease *history.ActivityLease, workerID string) {
 	msg := history.Message{Instance: w.Instance, ExecutionID: w.ExecutionID, ID: w.ID}
 	if err == nil {
 		var v yield.Value
-		if v, err = yield.ValueOf(out); err == nil && len(v.Raw()) > MaxPayloadBytes {
-			err = NonRetryable(fmt.Errorf("result is %d bytes (limit %d)", len(v.Raw()), MaxPayloadBytes))
+		if v, err = yield.ValueOf(out); err == nil && len(v.Raw()) > rt.opts.MaxPayloadBytes {
+			err = NonRetryable(fmt.Errorf("result is %d bytes (limit %d)", len(v.Raw()), rt.opts.MaxPayloadBytes))
 		}
 		msg.Kind, msg.Result = history.MsgActivityCompleted, payload(v)
 	}

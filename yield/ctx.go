@@ -233,4 +233,6 @@ const (
 	MaxKVKeys            = 150
 	MaxKVValueBytes      = 64 * 1024
 	DefaultMaxHistory    = 50_000
+	// DefaultMaxPayloadBytes bounds any single payload: an input, an output, an event.
+	DefaultMaxPayloadBytes = 16 << 20
 )

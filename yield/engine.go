@@ -21,6 +21,9 @@ type Options struct {
 	KV map[string]KVEntry
 	// MaxHistoryEvents caps the events of one execution; 0 means 50,000.
 	MaxHistoryEvents int
+	// MaxPayloadBytes caps a task input and the orchestration output; 0 means 16 MiB.
+	// A larger input fails the Yield (ErrInvalidTask), a larger output the orchestration.
+	MaxPayloadBytes int
 	// StepBudget caps the new scheduling events one turn records; past it the turn ends
 	// with HasMoreWork so the runtime commits and continues in a fresh turn. 0 means 10,000.
 	StepBudget int
@@ -209,6 +212,13 @@ func (ex *Execution) maxHistory() int {
 		return ex.opts.MaxHistoryEvents
 	}
 	return DefaultMaxHistory
+}
+
+func (ex *Execution) maxPayload() int {
+	if ex.opts.MaxPayloadBytes > 0 {
+		return ex.opts.MaxPayloadBytes
+	}
+	return DefaultMaxPayloadBytes
 }
 
 func (ex *Execution) stepBudget() int {

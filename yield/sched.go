@@ -182,6 +182,9 @@ func (ex *Execution) finishRoutine(r *routine) {
 	if err != nil && r.err == nil {
 		r.err = fmt.Errorf("output: %w", err)
 	}
+	if n := len(v.raw); n > ex.maxPayload() && r.err == nil {
+		r.err = fmt.Errorf("output is %d bytes (limit %d)", n, ex.maxPayload())
+	}
 	if r == ex.main {
 		ex.returned, ex.retValue, ex.retErr = true, v, r.err
 		return
@@ -204,7 +207,7 @@ func panicMessage(v any) string {
 func (ex *Execution) pos() int { return max(ex.cursor-1, 0) }
 
 func (ex *Execution) onYield(r *routine, t Task) {
-	if err := validateTask(t, r == ex.main); err != nil {
+	if err := validateTask(t, r == ex.main, ex.maxPayload()); err != nil {
 		r.resume = outcome{err: err}
 		ex.enqueue(r)
 		return
@@ -221,12 +224,15 @@ func (ex *Execution) onYield(r *routine, t Task) {
 	}
 }
 
-func validateTask(t Task, top bool) error {
+func validateTask(t Task, top bool, maxPayload int) error {
 	if t.d == nil {
 		return invalidTask("Yield of the zero Task: build tasks with ctx methods")
 	}
 	if t.d.err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidTask, t.d.err)
+	}
+	if n := len(t.d.input.raw); n > maxPayload {
+		return invalidTask("%s %q: input is %d bytes (limit %d)", t.d.kind, t.d.name, n, maxPayload)
 	}
 	switch t.d.kind {
 	case kindContinueAsNew:
@@ -235,7 +241,7 @@ func validateTask(t Task, top bool) error {
 		}
 	case kindAll, kindRace:
 		for i, c := range t.d.children {
-			if err := validateTask(c, false); err != nil {
+			if err := validateTask(c, false, maxPayload); err != nil {
 				return fmt.Errorf("%s task %d: %w", t.d.kind, i, err)
 			}
 		}
