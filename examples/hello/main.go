@@ -10,6 +10,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -46,13 +47,13 @@ func main() {
 	dbPath := flag.String("db", "hello.db", "SQLite database file")
 	name := flag.String("name", "world", "who to greet")
 	flag.Parse()
-	if err := run(*dbPath, *name); err != nil {
+	if err := run(*dbPath, *name, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "hello:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dbPath, name string) error {
+func run(dbPath, name string, out io.Writer) error {
 	store, err := sqlitestore.Open(dbPath)
 	if err != nil {
 		return err
@@ -91,6 +92,6 @@ func run(dbPath, name string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("instance %s completed: %q\n", id, greetings)
+	fmt.Fprintf(out, "instance %s completed: %q\n", id, greetings)
 	return nil
 }

@@ -6,6 +6,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -39,9 +40,16 @@ var activities = map[string]func(string) string{
 }
 
 func main() {
+	if err := run(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "replay:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out io.Writer) error {
 	const instance = "greet-1"
 	opts := yield.Options{InstanceID: instance, Trace: func(r yield.TraceRecord) {
-		fmt.Printf("  trace %s: %s\n", r.Level, r.Message)
+		fmt.Fprintf(out, "  trace %s: %s\n", r.Level, r.Message)
 	}}
 	ex := yield.NewExecution(greet, opts)
 	defer ex.Close()
@@ -53,9 +61,9 @@ func main() {
 	for turn := 1; len(msgs) > 0; turn++ {
 		res := ex.Turn(yield.TurnInput{Messages: msgs, NowMs: now})
 		persisted = append(persisted, res.Delta...)
-		fmt.Printf("turn %d -> %s\n", turn, res.Outcome)
+		fmt.Fprintf(out, "turn %d -> %s\n", turn, res.Outcome)
 		for _, e := range res.Delta {
-			fmt.Printf("  %s\n", e)
+			fmt.Fprintf(out, "  %s\n", e)
 		}
 		msgs = nil
 		for _, a := range res.Activities { // a real runtime hands these to workers
@@ -65,7 +73,7 @@ func main() {
 			msgs = append(msgs, history.Message{Kind: history.MsgActivityCompleted, Instance: instance, ExecutionID: a.ExecutionID, ID: a.ID, Result: out.Raw()})
 		}
 		if res.Outcome.IsTerminal() {
-			fmt.Printf("output: %s\n", res.Output.Raw())
+			fmt.Fprintf(out, "output: %s\n", res.Output.Raw())
 			final = res.Output
 			break
 		}
@@ -77,8 +85,8 @@ func main() {
 	defer replay.Close()
 	res := replay.Turn(yield.TurnInput{History: persisted[:len(persisted)-1], NowMs: now})
 	if res.Outcome != yield.OutcomeCompleted || !res.Output.Equal(final) {
-		fmt.Fprintf(os.Stderr, "replay diverged: %s %s\n", res.Outcome, res.Output.Raw())
-		os.Exit(1)
+		return fmt.Errorf("replay diverged: %s %s", res.Outcome, res.Output.Raw())
 	}
-	fmt.Printf("replayed %d recorded events from scratch: same output, no trace repeated\n", len(persisted)-1)
+	fmt.Fprintf(out, "replayed %d recorded events from scratch: same output, no trace repeated\n", len(persisted)-1)
+	return nil
 }
