@@ -62,6 +62,18 @@ type RuntimeOptions struct {
 	// WorkerConcurrency). A tagged activity that no runtime's filter accepts waits forever:
 	// race it against a timer.
 	WorkerTagFilter TagFilter
+	// MaxSessionsPerRuntime bounds the sessions this runtime's workers own at once
+	// (default 10). Activities scheduled on a session (ScheduleActivityOnSession) all run on
+	// the worker node that owns the session; a runtime at its limit takes no new session.
+	MaxSessionsPerRuntime int
+	// SessionIdleTimeout is how long a session stays owned without any activity before its
+	// owner releases it (default 5 min).
+	SessionIdleTimeout time.Duration
+	// WorkerNodeID names this runtime's worker node for session ownership. Sessions belong
+	// to a node, so a runtime restarted with the same WorkerNodeID keeps its sessions; when
+	// empty, a random id is made per runtime and sessions move to another runtime once the
+	// owner stops renewing them.
+	WorkerNodeID string
 	// Logger receives the runtime's logs; nil means a console logger on stderr whose
 	// levels come from DUROXIDE_LOG (e.g. "info" or "warn,orchestration=debug").
 	Logger *zerolog.Logger
