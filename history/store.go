@@ -71,6 +71,15 @@ type Store interface {
 	// (the activity is cancelled) or expired.
 	RenewActivityLock(ctx context.Context, lockToken string, extend time.Duration) error
 
+	// RenewSessionLocks extends, to extend from now, the locks of the live sessions owned
+	// by any of owners whose last activity is more recent than idleTimeout, and returns
+	// how many it extended. Idle sessions are left to expire, which frees them for any
+	// worker.
+	RenewSessionLocks(ctx context.Context, owners []string, extend, idleTimeout time.Duration) (int, error)
+	// CleanupSessions removes the expired sessions that no queued activity refers to and
+	// returns how many it removed.
+	CleanupSessions(ctx context.Context) (int, error)
+
 	// Close releases the store's resources.
 	Close() error
 }
@@ -257,6 +266,22 @@ type FetchActivityRequest struct {
 	// Tags selects the activities this worker takes by their tag; the zero value takes
 	// untagged activities only. With NoTags the store returns nil, nil at once.
 	Tags TagFilter
+	// Session, when set, lets the fetch take activities scheduled on a session: those of
+	// sessions the owner holds, and those of sessions nobody holds (claiming the session
+	// for the owner). When nil, only activities outside any session are taken.
+	Session *SessionFetch
+}
+
+// SessionFetch names the worker node fetching session activities. A session belongs to
+// one owner at a time; its activities go only to that owner until the session lock
+// expires (the owner stopped renewing it, or it was idle), and then to whichever owner
+// fetches next.
+type SessionFetch struct {
+	// Owner is the worker node id; every fetcher with the same id shares its sessions.
+	Owner string
+	// LockTimeout is how long a session claimed or used by this fetch stays owned
+	// without renewal.
+	LockTimeout time.Duration
 }
 
 // ActivityLease is a locked activity.

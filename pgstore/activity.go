@@ -5,36 +5,87 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/duroxide-go/duroxide/history"
 	"github.com/lib/pq"
 )
 
-// FetchActivity locks the oldest visible, unlocked activity. Concurrent fetchers pass
-// over each other's rows (FOR UPDATE SKIP LOCKED), so no two take the same activity.
+// FetchActivity locks the oldest visible, unlocked activity the request may take.
+// Concurrent fetchers pass over each other's rows (FOR UPDATE SKIP LOCKED), so no two take
+// the same activity. An activity of a session nobody holds claims the session for the
+// request's owner; of two owners claiming one session at once, one wins and the other
+// gets nothing this time.
 func (s *Store) FetchActivity(ctx context.Context, req history.FetchActivityRequest) (*history.ActivityLease, error) {
 	if req.Tags.Mode() == history.TagNone {
 		return nil, nil
 	}
 	pred, tagArgs := tagPredicate(req.Tags)
 	token := newToken()
-	var id int64
-	var data []byte
-	var attempt int
-	err := s.db.QueryRowContext(ctx, s.sql(`WITH c AS MATERIALIZED (
-			SELECT id FROM {S}.worker_queue
-			WHERE visible_at <= {NOW} AND (lock_token IS NULL OR locked_until <= {NOW}) AND `+pred+`
+	args := append([]any{token, lockMs(req.LockTimeout)}, tagArgs...)
+	if req.Session == nil {
+		return s.fetchActivity(ctx, `SELECT id FROM {S}.worker_queue
+			WHERE visible_at <= {NOW} AND (lock_token IS NULL OR locked_until <= {NOW}) AND `+pred+` AND session_id IS NULL
 			ORDER BY id LIMIT 1
-			FOR UPDATE SKIP LOCKED)
-		UPDATE {S}.worker_queue w SET lock_token = $1, locked_until = {NOW} + $2::bigint, attempt_count = w.attempt_count + 1
-		FROM c WHERE w.id = c.id
-		RETURNING w.id, w.message, w.attempt_count`), append([]any{token, lockMs(req.LockTimeout)}, tagArgs...)...).Scan(&id, &data, &attempt)
-	if errors.Is(err, sql.ErrNoRows) {
+			FOR UPDATE SKIP LOCKED`, token, args, nil)
+	}
+	args = append(args, req.Session.Owner)
+	owner := "$" + strconv.Itoa(len(args))
+	return s.fetchActivity(ctx, `SELECT w.id FROM {S}.worker_queue w
+			LEFT JOIN {S}.sessions s ON s.session_id = w.session_id AND s.locked_until > {NOW}
+			WHERE w.visible_at <= {NOW} AND (w.lock_token IS NULL OR w.locked_until <= {NOW}) AND `+pred+`
+				AND (w.session_id IS NULL OR s.session_id IS NULL OR s.owner = `+owner+`)
+			ORDER BY w.id LIMIT 1
+			FOR UPDATE OF w SKIP LOCKED`, token, args, req.Session)
+}
+
+// fetchActivity locks with token the row that candidate selects and, for a session activity,
+// claims or refreshes the session for session.Owner in the same transaction.
+func (s *Store) fetchActivity(ctx context.Context, candidate, token string, args []any, session *history.SessionFetch) (*history.ActivityLease, error) {
+	var (
+		id        int64
+		data      []byte
+		attempt   int
+		sessionID sql.NullString
+		found     bool
+	)
+	err := s.write(ctx, "FetchActivity", func(tx *sql.Tx) error {
+		found = false
+		err := tx.QueryRowContext(ctx, s.sql(`WITH c AS MATERIALIZED (`+candidate+`)
+			UPDATE {S}.worker_queue w SET lock_token = $1, locked_until = {NOW} + $2::bigint, attempt_count = w.attempt_count + 1
+			FROM c WHERE w.id = c.id
+			RETURNING w.id, w.message, w.attempt_count, w.session_id`), args...).Scan(&id, &data, &attempt, &sessionID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if sessionID.Valid && session != nil {
+			res, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {S}.sessions AS s (session_id, owner, locked_until, last_activity_at)
+				VALUES ($1, $2, {NOW} + $3::bigint, {NOW})
+				ON CONFLICT (session_id) DO UPDATE SET owner = EXCLUDED.owner, locked_until = EXCLUDED.locked_until,
+					last_activity_at = EXCLUDED.last_activity_at
+				WHERE s.locked_until <= {NOW} OR s.owner = EXCLUDED.owner`),
+				sessionID.String, session.Owner, lockMs(session.LockTimeout))
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				return errRetryTx // another owner claimed the session first
+			}
+		}
+		found = true
+		return nil
+	})
+	if errors.Is(err, errRetryTx) || (err == nil && !found) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, wrap(ctx, "FetchActivity", err)
+		return nil, err
 	}
 	w, err := decodeWork(data)
 	if err != nil {
@@ -44,18 +95,65 @@ func (s *Store) FetchActivity(ctx context.Context, req history.FetchActivityRequ
 	return &history.ActivityLease{LockToken: token, Work: w, Attempt: attempt}, nil
 }
 
+// touchSession records activity on a live session, so that its owner keeps renewing it.
+func (s *Store) touchSession(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, session sql.NullString) error {
+	if !session.Valid {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, s.sql(`UPDATE {S}.sessions SET last_activity_at = {NOW}
+		WHERE session_id = $1 AND locked_until > {NOW}`), session.String)
+	return err
+}
+
+// RenewSessionLocks extends the live, recently active sessions of owners.
+func (s *Store) RenewSessionLocks(ctx context.Context, owners []string, extend, idleTimeout time.Duration) (int, error) {
+	if len(owners) == 0 {
+		return 0, nil
+	}
+	res, err := s.db.ExecContext(ctx, s.sql(`UPDATE {S}.sessions SET locked_until = {NOW} + $2::bigint
+		WHERE owner = ANY($1::text[]) AND locked_until > {NOW} AND last_activity_at > {NOW} - $3::bigint`),
+		pq.Array(owners), lockMs(extend), durMs(idleTimeout))
+	if err != nil {
+		return 0, wrap(ctx, "RenewSessionLocks", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrap(ctx, "RenewSessionLocks", err)
+	}
+	return int(n), nil
+}
+
+// CleanupSessions removes expired sessions that no queued activity refers to.
+func (s *Store) CleanupSessions(ctx context.Context) (int, error) {
+	res, err := s.db.ExecContext(ctx, s.sql(`DELETE FROM {S}.sessions s WHERE s.locked_until <= {NOW}
+		AND NOT EXISTS (SELECT 1 FROM {S}.worker_queue w WHERE w.session_id = s.session_id)`))
+	if err != nil {
+		return 0, wrap(ctx, "CleanupSessions", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrap(ctx, "CleanupSessions", err)
+	}
+	return int(n), nil
+}
+
 // CompleteActivity deletes a live-locked activity and queues its completion.
 func (s *Store) CompleteActivity(ctx context.Context, lockToken string, completion *history.Message) error {
 	var ch changes
 	err := s.write(ctx, "CompleteActivity", func(tx *sql.Tx) error {
 		ch = changes{}
-		var id int64
-		err := tx.QueryRowContext(ctx, s.sql(`DELETE FROM {S}.worker_queue WHERE lock_token = $1 AND locked_until > {NOW} RETURNING id`),
-			lockToken).Scan(&id)
+		var session sql.NullString
+		err := tx.QueryRowContext(ctx, s.sql(`DELETE FROM {S}.worker_queue WHERE lock_token = $1 AND locked_until > {NOW} RETURNING session_id`),
+			lockToken).Scan(&session)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: complete activity: withdrawn, expired or unknown lock", history.ErrLockLost)
 		}
 		if err != nil {
+			return err
+		}
+		if err := s.touchSession(ctx, tx, session); err != nil {
 			return err
 		}
 		if completion == nil {
@@ -102,15 +200,17 @@ func (s *Store) AbandonActivity(ctx context.Context, lockToken string, delay tim
 
 // RenewActivityLock extends a live activity lock by extend from now.
 func (s *Store) RenewActivityLock(ctx context.Context, lockToken string, extend time.Duration) error {
-	res, err := s.db.ExecContext(ctx, s.sql(`UPDATE {S}.worker_queue SET locked_until = {NOW} + $2::bigint
-		WHERE lock_token = $1 AND locked_until > {NOW}`), lockToken, lockMs(extend))
+	var session sql.NullString
+	err := s.db.QueryRowContext(ctx, s.sql(`UPDATE {S}.worker_queue SET locked_until = {NOW} + $2::bigint
+		WHERE lock_token = $1 AND locked_until > {NOW} RETURNING session_id`), lockToken, lockMs(extend)).Scan(&session)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: renew activity: withdrawn, expired or unknown lock", history.ErrLockLost)
+	}
 	if err != nil {
 		return wrap(ctx, "RenewActivityLock", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
+	if err := s.touchSession(ctx, s.db, session); err != nil {
 		return wrap(ctx, "RenewActivityLock", err)
-	} else if n == 0 {
-		return fmt.Errorf("%w: renew activity: withdrawn, expired or unknown lock", history.ErrLockLost)
 	}
 	return nil
 }

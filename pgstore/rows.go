@@ -210,20 +210,21 @@ func (s *Store) queueActivities(ctx context.Context, tx *sql.Tx, works []history
 	ids := make([]int64, len(works))
 	msgs := make([][]byte, len(works))
 	tags := make([]string, len(works))
+	sessions := make([]string, len(works))
 	for i, w := range works {
 		b, err := encodeWork(w)
 		if err != nil {
 			return err
 		}
-		insts[i], execs[i], ids[i], msgs[i], tags[i] = w.Instance, int64(w.ExecutionID), int64(w.ID), b, w.Tag
+		insts[i], execs[i], ids[i], msgs[i], tags[i], sessions[i] = w.Instance, int64(w.ExecutionID), int64(w.ID), b, w.Tag, w.SessionID
 	}
 	var idle bool
 	if err := tx.QueryRowContext(ctx, s.sql(`WITH idle AS MATERIALIZED (SELECT `+workIdleSQL(`$5::text[]`)+` AS idle),
-		ins AS (INSERT INTO {S}.worker_queue (instance_id, execution_id, activity_id, message, visible_at, created_at, tag)
-			SELECT w.i, w.e, w.a, w.m, {NOW}, {NOW}, NULLIF(w.t, '')
-			FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[], $5::text[]) WITH ORDINALITY AS w(i, e, a, m, t, n)
+		ins AS (INSERT INTO {S}.worker_queue (instance_id, execution_id, activity_id, message, visible_at, created_at, tag, session_id)
+			SELECT w.i, w.e, w.a, w.m, {NOW}, {NOW}, NULLIF(w.t, ''), NULLIF(w.s, '')
+			FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[], $5::text[], $6::text[]) WITH ORDINALITY AS w(i, e, a, m, t, s, n)
 			ORDER BY w.n)
-		SELECT idle FROM idle`), pq.Array(insts), pq.Array(execs), pq.Array(ids), pq.Array(msgs), pq.Array(tags)).Scan(&idle); err != nil {
+		SELECT idle FROM idle`), pq.Array(insts), pq.Array(execs), pq.Array(ids), pq.Array(msgs), pq.Array(tags), pq.Array(sessions)).Scan(&idle); err != nil {
 		return err
 	}
 	ch.work = true

@@ -116,6 +116,19 @@ ALTER TABLE {S}.worker_queue ADD COLUMN tag TEXT;
 UPDATE {S}.worker_queue SET tag = NULLIF(convert_from(message, 'UTF8')::jsonb ->> 'tag', '');
 CREATE INDEX worker_queue_tag_idx ON {S}.worker_queue (tag);
 `,
+	// 3: sessions: the worker queue's session column (NULL: no session) and the table of
+	// session owners, for worker affinity.
+	`
+ALTER TABLE {S}.worker_queue ADD COLUMN session_id TEXT;
+UPDATE {S}.worker_queue SET session_id = NULLIF(convert_from(message, 'UTF8')::jsonb ->> 'session', '');
+CREATE INDEX worker_queue_session_idx ON {S}.worker_queue (session_id) WHERE session_id IS NOT NULL;
+CREATE TABLE {S}.sessions (
+	session_id       TEXT PRIMARY KEY,
+	owner            TEXT NOT NULL,
+	locked_until     BIGINT NOT NULL,
+	last_activity_at BIGINT NOT NULL
+);
+`,
 }
 
 // ErrSchemaTooNew is returned by Connect for a schema written by a newer build.

@@ -223,7 +223,7 @@ func (s *Store) DropSchema(ctx context.Context) error {
 	var err error
 	if s.schema == DefaultSchema {
 		_, err = s.db.ExecContext(ctx, s.sql(`DROP TABLE IF EXISTS {S}.history, {S}.executions, {S}.kv_store,
-			{S}.kv_delta, {S}.instances, {S}.orchestrator_queue, {S}.instance_locks, {S}.worker_queue, {S}.schema_version CASCADE`))
+			{S}.kv_delta, {S}.instances, {S}.orchestrator_queue, {S}.instance_locks, {S}.worker_queue, {S}.sessions, {S}.schema_version CASCADE`))
 	} else {
 		_, err = s.db.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+s.quoted+` CASCADE`)
 	}

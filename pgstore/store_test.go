@@ -173,7 +173,7 @@ func TestSchemaCreatedAndReused(t *testing.T) {
 		tables = append(tables, n)
 	}
 	rows.Close()
-	want := "executions history instance_locks instances kv_delta kv_store orchestrator_queue schema_version worker_queue"
+	want := "executions history instance_locks instances kv_delta kv_store orchestrator_queue schema_version sessions worker_queue"
 	if got := strings.Join(tables, " "); got != want {
 		t.Errorf("tables in %s: %s, want %s", schema, got, want)
 	}

@@ -12,23 +12,33 @@ import (
 	"github.com/duroxide-go/duroxide/history"
 )
 
-// FetchActivity locks the oldest visible, unlocked activity.
+// FetchActivity locks the oldest visible, unlocked activity the request may take; an
+// activity of a session nobody holds claims the session for the request's owner.
 func (s *Store) FetchActivity(ctx context.Context, req history.FetchActivityRequest) (*history.ActivityLease, error) {
 	if req.Tags.Mode() == history.TagNone {
 		return nil, nil
 	}
 	timeout := lockMs(req.LockTimeout)
-	pred, tagArgs := tagPredicate(req.Tags)
+	pred, args := tagPredicate(req.Tags)
+	args = append([]any{nil}, args...) // ?1 is the clock, set per attempt
+	sessionPred := "w.session_id IS NULL"
+	if req.Session != nil {
+		args = append(args, req.Session.Owner)
+		sessionPred = "(w.session_id IS NULL OR s.session_id IS NULL OR s.owner = ?" + strconv.Itoa(len(args)) + ")"
+	}
 	var lease *history.ActivityLease
 	var decodeErr error
 	err := s.write(ctx, "FetchActivity", func(tx *sql.Tx, now int64) error {
 		lease, decodeErr = nil, nil
+		args[0] = now
 		var id int64
 		var data string
 		var attempt int
-		err := tx.QueryRowContext(ctx, `SELECT id, message, attempt_count FROM worker_queue
-			WHERE visible_at <= ?1 AND (lock_token IS NULL OR locked_until <= ?1) AND `+pred+`
-			ORDER BY id LIMIT 1`, append([]any{now}, tagArgs...)...).Scan(&id, &data, &attempt)
+		var session sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT w.id, w.message, w.attempt_count, w.session_id FROM worker_queue w
+			LEFT JOIN sessions s ON s.session_id = w.session_id AND s.locked_until > ?1
+			WHERE w.visible_at <= ?1 AND (w.lock_token IS NULL OR w.locked_until <= ?1) AND `+pred+` AND `+sessionPred+`
+			ORDER BY w.id LIMIT 1`, args...).Scan(&id, &data, &attempt, &session)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -39,6 +49,16 @@ func (s *Store) FetchActivity(ctx context.Context, req history.FetchActivityRequ
 		if _, err := tx.ExecContext(ctx, `UPDATE worker_queue SET lock_token = ?, locked_until = ?,
 			attempt_count = attempt_count + 1 WHERE id = ?`, token, now+timeout, id); err != nil {
 			return err
+		}
+		if session.Valid {
+			// The writer lock serialises fetches, so the claim cannot lose a race here.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (session_id, owner, locked_until, last_activity_at)
+				VALUES (?1, ?2, ?3, ?4)
+				ON CONFLICT (session_id) DO UPDATE SET owner = excluded.owner, locked_until = excluded.locked_until,
+					last_activity_at = excluded.last_activity_at`,
+				session.String, req.Session.Owner, now+lockMs(req.Session.LockTimeout), now); err != nil {
+				return err
+			}
 		}
 		w, err := decodeWork(data)
 		if err != nil {
@@ -58,16 +78,68 @@ func (s *Store) FetchActivity(ctx context.Context, req history.FetchActivityRequ
 	return lease, nil
 }
 
+// touchSession records activity on a live session, so that its owner keeps renewing it.
+func touchSession(ctx context.Context, tx *sql.Tx, session sql.NullString, now int64) error {
+	if !session.Valid {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_activity_at = ?2 WHERE session_id = ?1 AND locked_until > ?2`,
+		session.String, now)
+	return err
+}
+
+// RenewSessionLocks extends the live, recently active sessions of owners.
+func (s *Store) RenewSessionLocks(ctx context.Context, owners []string, extend, idleTimeout time.Duration) (int, error) {
+	if len(owners) == 0 {
+		return 0, nil
+	}
+	var n int64
+	err := s.write(ctx, "RenewSessionLocks", func(tx *sql.Tx, now int64) error {
+		args := []any{now, now + lockMs(extend), now - durMs(idleTimeout)}
+		marks := make([]string, len(owners))
+		for i, o := range owners {
+			args = append(args, o)
+			marks[i] = "?" + strconv.Itoa(len(args))
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET locked_until = ?2
+			WHERE owner IN (`+strings.Join(marks, ", ")+`) AND locked_until > ?1 AND last_activity_at > ?3`, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// CleanupSessions removes expired sessions that no queued activity refers to.
+func (s *Store) CleanupSessions(ctx context.Context) (int, error) {
+	var n int64
+	err := s.write(ctx, "CleanupSessions", func(tx *sql.Tx, now int64) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE locked_until <= ?1
+			AND NOT EXISTS (SELECT 1 FROM worker_queue w WHERE w.session_id = sessions.session_id)`, now)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
 // CompleteActivity deletes a live-locked activity and queues its completion.
 func (s *Store) CompleteActivity(ctx context.Context, lockToken string, completion *history.Message) error {
 	err := s.write(ctx, "CompleteActivity", func(tx *sql.Tx, now int64) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `DELETE FROM worker_queue WHERE lock_token = ? AND locked_until > ? RETURNING id`,
-			lockToken, now).Scan(&id)
+		var session sql.NullString
+		err := tx.QueryRowContext(ctx, `DELETE FROM worker_queue WHERE lock_token = ? AND locked_until > ? RETURNING session_id`,
+			lockToken, now).Scan(&session)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: complete activity: withdrawn, expired or unknown lock", history.ErrLockLost)
 		}
 		if err != nil {
+			return err
+		}
+		if err := touchSession(ctx, tx, session, now); err != nil {
 			return err
 		}
 		if completion == nil {
@@ -106,17 +178,16 @@ func (s *Store) AbandonActivity(ctx context.Context, lockToken string, delay tim
 // RenewActivityLock extends a live activity lock by extend from now.
 func (s *Store) RenewActivityLock(ctx context.Context, lockToken string, extend time.Duration) error {
 	return s.write(ctx, "RenewActivityLock", func(tx *sql.Tx, now int64) error {
-		res, err := tx.ExecContext(ctx, `UPDATE worker_queue SET locked_until = ? WHERE lock_token = ? AND locked_until > ?`,
-			now+lockMs(extend), lockToken, now)
+		var session sql.NullString
+		err := tx.QueryRowContext(ctx, `UPDATE worker_queue SET locked_until = ? WHERE lock_token = ? AND locked_until > ?
+			RETURNING session_id`, now+lockMs(extend), lockToken, now).Scan(&session)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: renew activity: withdrawn, expired or unknown lock", history.ErrLockLost)
+		}
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return fmt.Errorf("%w: renew activity: withdrawn, expired or unknown lock", history.ErrLockLost)
-		}
-		return nil
+		return touchSession(ctx, tx, session, now)
 	})
 }
 

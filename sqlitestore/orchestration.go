@@ -193,8 +193,8 @@ func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c his
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO worker_queue
-				(instance_id, execution_id, activity_id, message, visible_at, created_at, tag) VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, ''))`,
-				w.Instance, int64(w.ExecutionID), int64(w.ID), string(b), now, now, w.Tag); err != nil {
+				(instance_id, execution_id, activity_id, message, visible_at, created_at, tag, session_id) VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''))`,
+				w.Instance, int64(w.ExecutionID), int64(w.ID), string(b), now, now, w.Tag, w.SessionID); err != nil {
 				return err
 			}
 			ch.work = true

@@ -108,6 +108,19 @@ ALTER TABLE worker_queue ADD COLUMN tag TEXT;
 UPDATE worker_queue SET tag = NULLIF(json_extract(message, '$.tag'), '');
 CREATE INDEX idx_worker_queue_tag ON worker_queue(tag);
 `,
+	// 3: sessions: the worker queue's session column (NULL: no session) and the table of
+	// session owners, for worker affinity.
+	`
+ALTER TABLE worker_queue ADD COLUMN session_id TEXT;
+UPDATE worker_queue SET session_id = NULLIF(json_extract(message, '$.session'), '');
+CREATE INDEX idx_worker_queue_session ON worker_queue(session_id) WHERE session_id IS NOT NULL;
+CREATE TABLE sessions (
+	session_id       TEXT PRIMARY KEY,
+	owner            TEXT NOT NULL,
+	locked_until     INTEGER NOT NULL,
+	last_activity_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
 }
 
 // migrate applies the missing migrations, each in its own (immediate) transaction, so

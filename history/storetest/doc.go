@@ -416,10 +416,68 @@
 //	test_prune_bulk_includes_running_instances
 //	                                        port: PruneBulkIncludesRunningInstances
 //
+// sessions (33: 33 ported; sessions.go). A session belongs to a worker node id
+// (history.SessionFetch.Owner) rather than to a worker slot; the concurrent-claim
+// test races eight owners instead of two.
+//
+//	test_non_session_items_fetchable_by_any_worker
+//	                                        port: NonSessionItemsFetchableByAnyWorker
+//	test_session_item_claimable_when_no_session
+//	                                        port: SessionItemClaimableWhenNoSession
+//	test_session_affinity_same_worker       port: SessionAffinitySameWorker
+//	test_session_affinity_blocks_other_worker
+//	                                        port: SessionAffinityBlocksOtherWorker
+//	test_different_sessions_different_workers
+//	                                        port: DifferentSessionsDifferentWorkers
+//	test_mixed_session_and_non_session_items
+//	                                        port: MixedSessionAndNonSessionItems
+//	test_session_claimable_after_lock_expiry
+//	                                        port: SessionClaimableAfterLockExpiry
+//	test_none_session_skips_session_items   port: NoneSessionSkipsSessionItems
+//	test_some_session_returns_all_items     port: SomeSessionReturnsAllItems
+//	test_renew_session_lock_active          port: RenewSessionLockActive
+//	test_renew_session_lock_skips_idle      port: RenewSessionLockSkipsIdle
+//	test_renew_session_lock_no_sessions     port: RenewSessionLockNoSessions
+//	test_cleanup_removes_expired_no_items   port: CleanupRemovesExpiredNoItems
+//	test_cleanup_keeps_sessions_with_pending_items
+//	                                        port: CleanupKeepsSessionsWithPendingItems
+//	test_cleanup_keeps_active_sessions      port: CleanupKeepsActiveSessions
+//	test_ack_updates_session_last_activity  port: AckUpdatesSessionLastActivity
+//	test_renew_work_item_updates_session_last_activity
+//	                                        port: RenewWorkItemUpdatesSessionLastActivity
+//	test_session_items_processed_in_order   port: SessionItemsProcessedInOrder
+//	test_non_session_items_returned_with_session_config
+//	                                        port: NonSessionItemsReturnedWithSessionConfig
+//	test_shared_worker_id_any_caller_can_fetch_owned_session
+//	                                        port: SharedWorkerIDAnyCallerCanFetchOwnedSession
+//	test_concurrent_session_claim_only_one_wins
+//	                                        port: ConcurrentSessionClaimOnlyOneWins
+//	test_session_takeover_after_lock_expiry
+//	                                        port: SessionTakeoverAfterLockExpiry
+//	test_cleanup_then_new_item_recreates_session
+//	                                        port: CleanupThenNewItemRecreatesSession
+//	test_abandoned_session_item_retryable   port: AbandonedSessionItemRetryable
+//	test_abandoned_session_item_ignore_attempt
+//	                                        port: AbandonedSessionItemIgnoreAttempt
+//	test_renew_session_lock_after_expiry_returns_zero
+//	                                        port: RenewSessionLockAfterExpiryReturnsZero
+//	test_original_worker_reclaims_expired_session
+//	                                        port: OriginalWorkerReclaimsExpiredSession
+//	test_activity_lock_expires_session_lock_valid_same_worker_refetches
+//	                                        port: ActivityLockExpiresSessionLockValidSameWorkerRefetches
+//	test_session_lock_expires_new_owner_gets_redelivery
+//	                                        port: SessionLockExpiresNewOwnerGetsRedelivery
+//	test_session_lock_expires_same_worker_reacquires
+//	                                        port: SessionLockExpiresSameWorkerReacquires
+//	test_both_locks_expire_different_worker_claims
+//	                                        port: BothLocksExpireDifferentWorkerClaims
+//	test_session_lock_expires_activity_lock_valid_ack_succeeds
+//	                                        port: SessionLockExpiresActivityLockValidAckSucceeds
+//	test_session_lock_renewal_extends_past_original_timeout
+//	                                        port: SessionLockRenewalExtendsPastOriginalTimeout
+//
 // The other modules of §7 are not ported:
 //
-//   - sessions (33): not yet in the contract; it arrives with the parity issue.
-//     (ActivityRoundTrip checks that an activity's SessionID and Tag round-trip.)
 //   - capability_filtering (20): dropped, the contract has no replay-version pinning.
 //   - long_polling (5): dropped, the stores short-poll and signal new work through
 //     history.Notifier instead (the Notifier* subtests).

@@ -231,11 +231,13 @@ func (e *env) startTurn(instance string, more ...history.Event) {
 	e.turn(instance, history.Commit{ExecutionID: 1, Delta: append([]history.Event{startedEv(1)}, more...), Status: history.StatusRunning})
 }
 
-// tryFetchActivity fetches with the Any tag filter: the tests of tag_filtering (tags.go)
-// fetch with the other filters.
+// tryFetchActivity fetches with the Any tag filter and as a session owner, so that it
+// sees every activity: the tests of tag_filtering (tags.go) and sessions (sessions.go)
+// fetch with the other settings.
 func (e *env) tryFetchActivity(timeout time.Duration) *history.ActivityLease {
 	e.t.Helper()
-	l, err := e.s.FetchActivity(e.ctx, history.FetchActivityRequest{LockTimeout: timeout, Tags: history.AnyTag()})
+	l, err := e.s.FetchActivity(e.ctx, history.FetchActivityRequest{LockTimeout: timeout, Tags: history.AnyTag(),
+		Session: &history.SessionFetch{Owner: "storetest", LockTimeout: longLock}})
 	if err != nil {
 		e.t.Fatalf("FetchActivity: %v", err)
 	}
