@@ -99,6 +99,8 @@ func (o RuntimeOptions) withDefaults() RuntimeOptions {
 	defDur(&o.WorkerLockTimeout, 30*time.Second)
 	defDur(&o.OrchestratorLockTimeout, 5*time.Second)
 	defDur(&o.UnregisteredBackoff, time.Second)
+	def(&o.MaxSessionsPerRuntime, 10)
+	defDur(&o.SessionIdleTimeout, 5*time.Minute)
 	return o
 }
 
@@ -119,9 +121,10 @@ type Runtime struct {
 	orchDone sync.WaitGroup
 	workDone sync.WaitGroup
 
-	cache   *instanceCache
-	running *runningActivities
-	metrics metrics
+	cache    *instanceCache
+	running  *runningActivities
+	sessions *sessionTracker
+	metrics  metrics
 
 	orchWake chan struct{} // wakes an idle orchestration dispatcher (peer hand-off)
 	workWake chan struct{}
@@ -140,8 +143,11 @@ func NewRuntime(store history.Store, opts RuntimeOptions) (*Runtime, error) {
 	if store == nil {
 		return nil, invalid("nil store")
 	}
-	if opts.MaxDeliveryAttempts < 0 || opts.StepBudget < 0 || opts.MaxHistoryEvents < 0 || opts.MaxPayloadBytes < 0 {
-		return nil, invalid("negative MaxDeliveryAttempts, StepBudget, MaxHistoryEvents or MaxPayloadBytes")
+	if opts.MaxDeliveryAttempts < 0 || opts.StepBudget < 0 || opts.MaxHistoryEvents < 0 || opts.MaxPayloadBytes < 0 || opts.MaxSessionsPerRuntime < 0 {
+		return nil, invalid("negative MaxDeliveryAttempts, StepBudget, MaxHistoryEvents, MaxPayloadBytes or MaxSessionsPerRuntime")
+	}
+	if len(opts.WorkerNodeID) > MaxNameBytes {
+		return nil, invalid("WorkerNodeID is longer than %d bytes", MaxNameBytes)
 	}
 	o := opts.withDefaults()
 	var id [2]byte
@@ -154,6 +160,7 @@ func NewRuntime(store history.Store, opts RuntimeOptions) (*Runtime, error) {
 		client:   NewClient(store),
 		id:       hex.EncodeToString(id[:]),
 		running:  newRunningActivities(),
+		sessions: newSessionTracker(o.WorkerNodeID, o.MaxSessionsPerRuntime),
 		orchWake: make(chan struct{}, 1),
 		workWake: make(chan struct{}, 1),
 	}
@@ -208,6 +215,10 @@ func (rt *Runtime) Start(ctx context.Context) error {
 		rt.workDone.Add(1)
 		go rt.workerLoop(runCtx, fmt.Sprintf("work-%d-%s", i, rt.id))
 	}
+	if workers > 0 {
+		rt.workDone.Add(1)
+		go rt.sessionManager(runCtx)
+	}
 	if ctx.Done() != nil {
 		go func() {
 			select {
@@ -218,7 +229,8 @@ func (rt *Runtime) Start(ctx context.Context) error {
 		}()
 	}
 	rt.log.runtime.Info().Str("runtime_id", rt.id).Int("orchestration_concurrency", rt.opts.OrchestrationConcurrency).
-		Int("worker_concurrency", workers).Stringer("worker_tag_filter", rt.opts.WorkerTagFilter).Msg("runtime started")
+		Int("worker_concurrency", workers).Stringer("worker_tag_filter", rt.opts.WorkerTagFilter).
+		Str("worker_node_id", rt.sessions.owner).Msg("runtime started")
 	return nil
 }
 

@@ -26,7 +26,9 @@ func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
 	}
 	failures := 0
 	for ctx.Err() == nil {
-		lease, err := rt.store.FetchActivity(ctx, history.FetchActivityRequest{LockTimeout: rt.opts.WorkerLockTimeout, Tags: rt.opts.WorkerTagFilter})
+		lease, err := rt.store.FetchActivity(ctx, history.FetchActivityRequest{
+			LockTimeout: rt.opts.WorkerLockTimeout, Tags: rt.opts.WorkerTagFilter, Session: rt.sessionFetch(),
+		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -44,6 +46,20 @@ func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
 		}
 		rt.metrics.workFetched.Add(1)
 		wakePeer(rt.workWake)
+		if session := lease.Work.SessionID; session != "" {
+			if !rt.sessions.enter(session) {
+				// Another worker of this runtime took a new session first: leave this one
+				// for a node with room (the fetch-time check cannot be atomic).
+				bg := context.Background()
+				if err := rt.store.AbandonActivity(bg, lease.LockToken, 100*time.Millisecond, true); err != nil {
+					rt.log.activity.Warn().Err(err).Str("session_id", session).Msg("releasing a session activity over the session limit failed")
+				}
+				continue
+			}
+			rt.runActivity(lease, workerID)
+			rt.sessions.leave(session)
+			continue
+		}
 		rt.runActivity(lease, workerID)
 	}
 }
@@ -55,6 +71,9 @@ func (rt *Runtime) runActivity(lease *history.ActivityLease, workerID string) {
 	log := rt.log.activity.With().Str("instance_id", w.Instance).Uint64("execution_id", w.ExecutionID).
 		Str("orchestration_name", w.OrchestrationName).Str("orchestration_version", w.OrchestrationVersion).
 		Str("activity_name", w.Name).Uint64("activity_id", w.ID).Str("worker_id", workerID).Logger()
+	if w.SessionID != "" {
+		log = log.With().Str("session_id", w.SessionID).Logger()
+	}
 
 	if lease.Attempt > rt.opts.MaxDeliveryAttempts {
 		rt.metrics.actPoison.Add(1)
