@@ -53,3 +53,38 @@ func Now(ctx *Ctx) (time.Time, error) {
 	}
 	return time.UnixMilli(ms).UTC(), nil
 }
+
+// AwaitAllOf yields All(tasks...) and decodes every result into a T, in argument order
+// (Python's all_typed). It returns the first failure in argument order, if any task
+// failed, or the first value that does not decode into a T; the whole All has run by
+// then, so no task is left behind.
+func AwaitAllOf[T any](ctx *Ctx, tasks ...Task) ([]T, error) {
+	rs, err := AwaitAll(ctx, tasks...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(rs))
+	for i, r := range rs {
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		if err := r.Value.Decode(&out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// AwaitRaceOf yields Race(a, b) and decodes the winner's value into a T (Python's
+// race_typed). err is the winner's failure, a value that does not decode, or a
+// structural problem (index -1).
+func AwaitRaceOf[T any](ctx *Ctx, a, b Task) (index int, v T, err error) {
+	index, raw, err := AwaitRace(ctx, a, b)
+	if err != nil {
+		return index, v, err
+	}
+	if err := raw.Decode(&v); err != nil {
+		return index, v, err
+	}
+	return index, v, nil
+}
