@@ -28,6 +28,17 @@ func (s *scenario) bRun(rt *duroxide.Runtime, id, name string, input any, timeou
 	return s.wait(id, timeout)
 }
 
+// bRunOrchestration is the Python run_orchestration helper of test_advanced_features.py
+// and test_async_blocks.py: a fresh runtime set up by setup runs orchestration name as
+// instance uid(instanceName) and the result is returned once it finishes or timeout
+// passes.
+func (s *scenario) bRunOrchestration(name string, input any, setup func(rt *duroxide.Runtime), timeout time.Duration, instanceName string) duroxide.OrchestrationResult {
+	s.t.Helper()
+	rt := s.runtime(duroxide.RuntimeOptions{})
+	setup(rt)
+	return s.bRun(rt, uid(instanceName), name, input, timeout)
+}
+
 // bVersioned registers fn as version of the orchestration name on rt, failing the
 // test on error.
 func bVersioned(t *testing.T, rt *duroxide.Runtime, name, version string, fn yield.Orchestration) {
