@@ -1,0 +1,23 @@
+// Command duroxide inspects and drives duroxide orchestration instances in a store:
+// start, status, wait, raise, enqueue, cancel, list, history, tree, delete, prune,
+// metrics and kv. See docs/cli.md, or run "duroxide help".
+//
+//	duroxide -db app.db start Greet -input '"world"'
+//	duroxide -pg postgres://localhost/app wait order-1 -timeout 30s
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/duroxide-go/duroxide/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.RunContext(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
