@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"testing"
 	"time"
 
 	"github.com/duroxide-go/duroxide"
@@ -49,4 +50,33 @@ func cRunOrchestration(s *scenario, name string, input any, setup func(rt *durox
 	id := uid(name)
 	s.startOrch(id, name, input)
 	return s.wait(id, timeout)
+}
+
+// cTagOrNil is the Python ctx.tag(): the activity's tag, or nil when it has none.
+func cTagOrNil(ctx *duroxide.ActivityContext) any {
+	if tag, ok := ctx.Tag(); ok {
+		return tag
+	}
+	return nil
+}
+
+// cFilter unwraps a TagFilter constructor's result, failing the test on error:
+// cFilter(t)(duroxide.TagsOnly("gpu")).
+func cFilter(t *testing.T) func(duroxide.TagFilter, error) duroxide.TagFilter {
+	return func(f duroxide.TagFilter, err error) duroxide.TagFilter {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("tag filter: %v", err)
+		}
+		return f
+	}
+}
+
+// cRaceIndex is result["index"] of a Race output {"index": i, "value": v}; -1 when absent.
+func cRaceIndex(result yield.Value) int {
+	i := -1
+	if err := result.Field("index").Decode(&i); err != nil {
+		return -1
+	}
+	return i
 }
