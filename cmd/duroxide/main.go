@@ -17,6 +17,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal cancels the command; once it has, a second one kills the
+	// process as usual.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := cli.RunContext(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

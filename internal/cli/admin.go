@@ -131,7 +131,7 @@ func runTree(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	if root == nil {
-		return fmt.Errorf("no instance %q: %w", id, duroxide.ErrNotFound)
+		return notFoundf("no instance %q", id)
 	}
 	if *asJSON {
 		return writeJSON(env.Stdout, root)
@@ -326,12 +326,14 @@ func runMetrics(ctx context.Context, env *Env, args []string) error {
 	if *asJSON {
 		return writeJSON(env.Stdout, j)
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "instances\t%d\t(running %d, completed %d, failed %d)\n", j.TotalInstances, j.RunningInstances, j.CompletedInstances, j.FailedInstances)
-	fmt.Fprintf(tw, "executions\t%d\t\n", j.TotalExecutions)
-	fmt.Fprintf(tw, "events\t%d\t\n", j.TotalEvents)
-	fmt.Fprintf(tw, "orchestrator queue\t%d\t(messages ready to run)\n", j.Queues.Orchestrator)
-	fmt.Fprintf(tw, "worker queue\t%d\t(activities waiting for a worker)\n", j.Queues.Worker)
-	fmt.Fprintf(tw, "timer queue\t%d\t(messages not yet due)\n", j.Queues.Timer)
-	return tw.Flush()
+	line := func(name string, n int, note string) {
+		fmt.Fprintf(env.Stdout, "%-19s %6d%s\n", name, n, note)
+	}
+	line("instances", j.TotalInstances, fmt.Sprintf("  (running %d, completed %d, failed %d)", j.RunningInstances, j.CompletedInstances, j.FailedInstances))
+	line("executions", j.TotalExecutions, "")
+	line("events", j.TotalEvents, "")
+	line("orchestrator queue", j.Queues.Orchestrator, "  (messages ready to run)")
+	line("worker queue", j.Queues.Worker, "  (activities waiting for a worker)")
+	line("timer queue", j.Queues.Timer, "  (messages not yet due)")
+	return nil
 }

@@ -156,7 +156,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, terminal 
 	if !cmd.NoStore && !wantsHelp(rest) {
 		client, desc, closeStore, err := openStore(ctx, g)
 		if err != nil {
-			return report(stderr, cmd, err)
+			fmt.Fprintf(stderr, "duroxide: %v\n", err)
+			return exitCode(err)
 		}
 		defer closeStore()
 		env.Client, env.Store = client, desc

@@ -759,3 +759,19 @@ func TestBinary(t *testing.T) {
 		}
 	})
 }
+
+// TestInterrupted cancels the context of a wait, as a SIGINT does through main.
+func TestInterrupted(t *testing.T) {
+	fx := newFixture(t, "sqlite")
+	fx.ok("start", "Forever", "-id", "i1")
+	ctx, cancel := context.WithCancel(fx.ctx)
+	time.AfterFunc(300*time.Millisecond, cancel)
+	r := runCLI(ctx, false, append(append([]string{}, fx.global...), "wait", "i1")...)
+	if r.code != ExitInterrupted || !strings.Contains(r.stderr, "duroxide wait: interrupted") {
+		t.Fatalf("interrupted wait: %s", r)
+	}
+	// An instance without KV keys says so on stderr and prints nothing.
+	if r := fx.cli("kv", "i1"); r.code != ExitOK || r.stdout != "" || !strings.Contains(r.stderr, "has no KV keys") {
+		t.Fatalf("kv of an instance without keys: %s", r)
+	}
+}

@@ -99,7 +99,11 @@ func commandHelp(fs *flag.FlagSet, cmd Command) string {
 func parseJSON(what, text string) (yield.Value, error) {
 	var b bytes.Buffer
 	if err := json.Compact(&b, []byte(text)); err != nil {
-		return yield.Value{}, usagef("%s is not valid JSON (%v): %s (quote strings: '\"text\"')", what, err, clip(text, 60))
+		hint := ""
+		if t := strings.TrimSpace(text); t != "" && !strings.ContainsAny(t[:1], "{[\"-0123456789") {
+			hint = ` (a string needs JSON quotes: '"text"')`
+		}
+		return yield.Value{}, usagef("%s is not valid JSON (%v): %s%s", what, err, clip(text, 60), hint)
 	}
 	var v yield.Value
 	if err := json.Unmarshal(b.Bytes(), &v); err != nil {

@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"text/tabwriter"
 
+	"github.com/duroxide-go/duroxide"
 	"github.com/duroxide-go/duroxide/history"
 )
 
@@ -51,7 +53,10 @@ func runHistory(ctx context.Context, env *Env, args []string) error {
 	}
 	ei, err := env.Client.GetExecutionInfo(ctx, id, n)
 	if err != nil {
-		return fmt.Errorf("instance %q has no execution %d (it has %s): %w", id, n, fmtExecs(execs), err)
+		if errors.Is(err, duroxide.ErrNotFound) {
+			return notFoundf("instance %q has no execution %d (it has %s)", id, n, fmtExecs(execs))
+		}
+		return err
 	}
 	events, err := env.Client.ReadExecutionHistory(ctx, id, n)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -88,15 +90,26 @@ func describe(ctx context.Context, c *duroxide.Client, id string) (instanceJSON,
 		return instanceJSON{}, err
 	}
 	if res.Status == duroxide.StatusNotFound {
-		return instanceJSON{}, fmt.Errorf("instance %q: %w", id, duroxide.ErrNotFound)
+		return instanceJSON{}, notFoundf("no instance %q", id)
 	}
 	return fromResult(info, res), nil
+}
+
+// notFoundError says what does not exist; it matches duroxide.ErrNotFound (exit 3).
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string { return e.msg }
+
+func (e *notFoundError) Unwrap() error { return duroxide.ErrNotFound }
+
+func notFoundf(format string, args ...any) error {
+	return &notFoundError{msg: fmt.Sprintf(format, args...)}
 }
 
 // notFound rewrites an ErrNotFound into a message naming the instance.
 func notFound(id string, err error) error {
 	if errors.Is(err, duroxide.ErrNotFound) {
-		return fmt.Errorf("no instance %q: %w", id, duroxide.ErrNotFound)
+		return notFoundf("no instance %q", id)
 	}
 	return err
 }
@@ -249,7 +262,7 @@ func runCancel(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if res.Status == duroxide.StatusNotFound {
-		return fmt.Errorf("no instance %q: %w", id, duroxide.ErrNotFound)
+		return notFoundf("no instance %q", id)
 	}
 	if res.IsTerminal() {
 		fmt.Fprintf(env.Stderr, "instance %s already %s: nothing to cancel\n", id, res.Status)
@@ -292,7 +305,7 @@ func runKV(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("instance %q has no KV key %q: %w", id, pos[1], duroxide.ErrNotFound)
+			return notFoundf("instance %q has no KV key %q", id, pos[1])
 		}
 		if *asJSON {
 			return writeJSON(env.Stdout, kvKeyJSON{InstanceID: id, Key: pos[1], Value: v})
@@ -307,6 +320,10 @@ func runKV(ctx context.Context, env *Env, args []string) error {
 	if *asJSON {
 		return writeJSON(env.Stdout, kvJSON{InstanceID: id, Values: kv})
 	}
+	if len(kv) == 0 {
+		fmt.Fprintf(env.Stderr, "instance %s has no KV keys\n", id)
+		return nil
+	}
 	keys := make([]string, 0, len(kv))
 	for k := range kv {
 		keys = append(keys, k)
@@ -314,7 +331,15 @@ func runKV(ctx context.Context, env *Env, args []string) error {
 	sort.Strings(keys)
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	for _, k := range keys {
-		fmt.Fprintf(tw, "%s\t%s\n", k, kv[k])
+		fmt.Fprintf(tw, "%s\t%s\n", k, oneLine(kv[k]))
 	}
 	return tw.Flush()
+}
+
+// oneLine keeps a value on its line: one with line breaks or tabs is printed quoted.
+func oneLine(v string) string {
+	if strings.ContainsAny(v, "\n\r\t") {
+		return strconv.Quote(v)
+	}
+	return v
 }
