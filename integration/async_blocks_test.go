@@ -11,6 +11,7 @@ package integration_test
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,6 +88,38 @@ func abHasPrefix(t *testing.T, s, prefix string) {
 	t.Helper()
 	if !strings.HasPrefix(s, prefix) {
 		t.Fatalf("output = %q, want it to start with %q", s, prefix)
+	}
+}
+
+// abLosersCancelled checks, beyond the Python assertions, that a race cancelled its
+// losing sub-orchestrations recursively (DECISIONS 7): every instance under root whose
+// orchestration is one of losers ends Failed with error kind cancelled, and losers[0]
+// (the direct loser, created in the parent's commit) is among them.
+func abLosersCancelled(t *testing.T, s *scenario, root string, losers ...string) {
+	t.Helper()
+	mustComplete[string](t, s.wait(root, abTimeout))
+	tree, err := s.client.GetInstanceTree(s.ctx, root)
+	if err != nil {
+		t.Fatalf("GetInstanceTree: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, id := range tree.AllIDs[1:] {
+		info, err := s.client.GetInstanceInfo(s.ctx, id)
+		if err != nil {
+			t.Fatalf("GetInstanceInfo(%s): %v", id, err)
+		}
+		if !slices.Contains(losers, info.OrchestrationName) {
+			continue
+		}
+		seen[info.OrchestrationName] = true
+		res := s.wait(id, abTimeout)
+		if res.Status != duroxide.StatusFailed || res.ErrorKind != duroxide.ErrorKindCancelled {
+			t.Fatalf("losing %s (%s): status %s, kind %q (%s); want Failed, cancelled",
+				info.OrchestrationName, id, res.Status, res.ErrorKind, res.Error)
+		}
+	}
+	if !seen[losers[0]] {
+		t.Fatalf("no %s instance under %s (tree %v)", losers[0], root, tree.AllIDs)
 	}
 }
 
@@ -380,7 +413,7 @@ func abCheckSelectRacing(t *testing.T, res duroxide.OrchestrationResult) {
 // test_async_blocks.py::test_async_block_select_racing
 func TestAsyncBlocks_AsyncBlockSelectRacing(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *scenario) {
-		res := s.bRunOrchestration("AB_RaceBlocks", nil, func(rt *duroxide.Runtime) {
+		res := s.bRunOrchestrationThen("AB_RaceBlocks", nil, func(rt *duroxide.Runtime) {
 			abSelectRacingActivities(t, rt)
 			orchestration(t, rt, "AB_RaceFastBlock", abRaceFastBlock)
 			orchestration(t, rt, "AB_RaceSlowBlock", abRaceSlowBlock)
@@ -390,7 +423,10 @@ func TestAsyncBlocks_AsyncBlockSelectRacing(t *testing.T) {
 					ctx.ScheduleSubOrchestration("AB_RaceSlowBlock", nil),
 				)
 			})
-		}, abTimeout, "race-blocks-1")
+		}, abTimeout, "race-blocks-1", func(id string) {
+			// Beyond the Python assertions: the losers are cancelled.
+			abLosersCancelled(t, s, id, "AB_RaceSlowBlock")
+		})
 		abCheckSelectRacing(t, res)
 	})
 }
@@ -443,7 +479,7 @@ func abCheckBlockVsFuture(t *testing.T, res duroxide.OrchestrationResult) {
 // test_async_blocks.py::test_async_block_vs_durable_future
 func TestAsyncBlocks_AsyncBlockVsDurableFuture(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *scenario) {
-		res := s.bRunOrchestration("AB_BlockVsFuture", nil, func(rt *duroxide.Runtime) {
+		res := s.bRunOrchestrationThen("AB_BlockVsFuture", nil, func(rt *duroxide.Runtime) {
 			abBlockVsFutureActivities(t, rt)
 			orchestration(t, rt, "AB_MultiStepBlock", abMultiStepBlock)
 			orchestration(t, rt, "AB_BlockVsFuture", func(ctx *yield.Ctx, in yield.Value) (any, error) {
@@ -452,7 +488,10 @@ func TestAsyncBlocks_AsyncBlockVsDurableFuture(t *testing.T) {
 					ctx.ScheduleSubOrchestration("AB_MultiStepBlock", nil),
 				)
 			})
-		}, abTimeout, "block-vs-future-1")
+		}, abTimeout, "block-vs-future-1", func(id string) {
+			// Beyond the Python assertions: the losers are cancelled.
+			abLosersCancelled(t, s, id, "AB_MultiStepBlock")
+		})
 		abCheckBlockVsFuture(t, res)
 	})
 }
@@ -499,7 +538,7 @@ func abCheckSelect3(t *testing.T, res duroxide.OrchestrationResult) {
 // test_async_blocks.py::test_async_block_select3_with_timers
 func TestAsyncBlocks_AsyncBlockSelect3WithTimers(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *scenario) {
-		res := s.bRunOrchestration("AB_Select3Timers", nil, func(rt *duroxide.Runtime) {
+		res := s.bRunOrchestrationThen("AB_Select3Timers", nil, func(rt *duroxide.Runtime) {
 			activity(t, rt, "Work", abPrefixed("work"))
 			orchestration(t, rt, "AB_TimerBlockA", abTimerBlock("A", 1))
 			orchestration(t, rt, "AB_TimerBlockB", abTimerBlock("B", 60000))
@@ -516,7 +555,10 @@ func TestAsyncBlocks_AsyncBlockSelect3WithTimers(t *testing.T) {
 					ctx.ScheduleSubOrchestration("AB_Select3Inner", nil),
 				)
 			})
-		}, abTimeout, "select3-timers-1")
+		}, abTimeout, "select3-timers-1", func(id string) {
+			// Beyond the Python assertions: the losers are cancelled.
+			abLosersCancelled(t, s, id, "AB_Select3Inner", "AB_TimerBlockB", "AB_TimerBlockC")
+		})
 		abCheckSelect3(t, res)
 	})
 }
@@ -579,7 +621,7 @@ func abCheckNestedJoinInSelect(t *testing.T, res duroxide.OrchestrationResult) {
 // test_async_blocks.py::test_async_block_nested_join_in_select
 func TestAsyncBlocks_AsyncBlockNestedJoinInSelect(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *scenario) {
-		res := s.bRunOrchestration("AB_NestedJoinSelect", nil, func(rt *duroxide.Runtime) {
+		res := s.bRunOrchestrationThen("AB_NestedJoinSelect", nil, func(rt *duroxide.Runtime) {
 			activity(t, rt, "Step", abPrefixed("step"))
 			orchestration(t, rt, "AB_WorkBlock", abWorkBlock)
 			orchestration(t, rt, "AB_TimeoutBlock", abTimeoutBlock)
@@ -589,7 +631,10 @@ func TestAsyncBlocks_AsyncBlockNestedJoinInSelect(t *testing.T) {
 					ctx.ScheduleSubOrchestration("AB_TimeoutBlock", nil),
 				)
 			})
-		}, abTimeout, "nested-join-select-1")
+		}, abTimeout, "nested-join-select-1", func(id string) {
+			// Beyond the Python assertions: the losers are cancelled.
+			abLosersCancelled(t, s, id, "AB_TimeoutBlock")
+		})
 		abCheckNestedJoinInSelect(t, res)
 	})
 }
@@ -662,7 +707,7 @@ func abCheckSubOrchWins(t *testing.T, res duroxide.OrchestrationResult) {
 // test_async_blocks.py::test_async_block_suborchestration_wins_race
 func TestAsyncBlocks_AsyncBlockSuborchestrationWinsRace(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *scenario) {
-		res := s.bRunOrchestration("AB_RaceParent", nil, func(rt *duroxide.Runtime) {
+		res := s.bRunOrchestrationThen("AB_RaceParent", nil, func(rt *duroxide.Runtime) {
 			abSubOrchWinsSetup(t, rt)
 			orchestration(t, rt, "AB_SubOrchBlock", abSubOrchBlock)
 			orchestration(t, rt, "AB_SlowBlock8", abSlowBlock8)
@@ -672,7 +717,10 @@ func TestAsyncBlocks_AsyncBlockSuborchestrationWinsRace(t *testing.T) {
 					ctx.ScheduleSubOrchestration("AB_SlowBlock8", nil),
 				)
 			})
-		}, abTimeout, "suborchestration-wins-1")
+		}, abTimeout, "suborchestration-wins-1", func(id string) {
+			// Beyond the Python assertions: the losers are cancelled.
+			abLosersCancelled(t, s, id, "AB_SlowBlock8")
+		})
 		abCheckSubOrchWins(t, res)
 	})
 }
@@ -744,7 +792,7 @@ func abCheckSubOrchLoses(t *testing.T, res duroxide.OrchestrationResult) {
 // test_async_blocks.py::test_async_block_suborchestration_loses_race
 func TestAsyncBlocks_AsyncBlockSuborchestrationLosesRace(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *scenario) {
-		res := s.bRunOrchestration("AB_RaceParentLoses", nil, func(rt *duroxide.Runtime) {
+		res := s.bRunOrchestrationThen("AB_RaceParentLoses", nil, func(rt *duroxide.Runtime) {
 			abSubOrchLosesSetup(t, rt)
 			orchestration(t, rt, "AB_SlowSubOrchBlock", abSlowSubOrchBlock)
 			orchestration(t, rt, "AB_FastBlock9", abFastBlock9)
@@ -754,7 +802,10 @@ func TestAsyncBlocks_AsyncBlockSuborchestrationLosesRace(t *testing.T) {
 					ctx.ScheduleSubOrchestration("AB_FastBlock9", nil),
 				)
 			})
-		}, abTimeout, "suborchestration-loses-1")
+		}, abTimeout, "suborchestration-loses-1", func(id string) {
+			// Beyond the Python assertions: the losers are cancelled.
+			abLosersCancelled(t, s, id, "AB_SlowSubOrchBlock", "AB_SlowChild")
+		})
 		abCheckSubOrchLoses(t, res)
 	})
 }
@@ -762,7 +813,7 @@ func TestAsyncBlocks_AsyncBlockSuborchestrationLosesRace(t *testing.T) {
 // test_async_blocks.py::test_async_block_suborchestration_loses_race, with real blocks
 func TestAsyncBlocks_AsyncBlockSuborchestrationLosesRace_Block(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *scenario) {
-		res := s.bRunOrchestration("AB_RaceParentLoses", nil, func(rt *duroxide.Runtime) {
+		res := s.bRunOrchestrationThen("AB_RaceParentLoses", nil, func(rt *duroxide.Runtime) {
 			abSubOrchLosesSetup(t, rt)
 			orchestration(t, rt, "AB_RaceParentLoses", func(ctx *yield.Ctx, in yield.Value) (any, error) {
 				return abWinner(ctx,
@@ -770,7 +821,10 @@ func TestAsyncBlocks_AsyncBlockSuborchestrationLosesRace_Block(t *testing.T) {
 					ctx.Block(func(b *yield.Ctx) (any, error) { return abFastBlock9(b, yield.Value{}) }),
 				)
 			})
-		}, abTimeout, "suborchestration-loses-1")
+		}, abTimeout, "suborchestration-loses-1", func(id string) {
+			// Beyond the Python assertions: the losers are cancelled.
+			abLosersCancelled(t, s, id, "AB_SlowChild")
+		})
 		abCheckSubOrchLoses(t, res)
 	})
 }
@@ -944,7 +998,7 @@ func abCheckRacingTimeout(t *testing.T, res duroxide.OrchestrationResult) {
 // test_async_blocks.py::test_async_block_suborchestration_racing_timeout
 func TestAsyncBlocks_AsyncBlockSuborchestrationRacingTimeout(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *scenario) {
-		res := s.bRunOrchestration("AB_TimeoutRaceParent", nil, func(rt *duroxide.Runtime) {
+		res := s.bRunOrchestrationThen("AB_TimeoutRaceParent", nil, func(rt *duroxide.Runtime) {
 			abRacingTimeoutSetup(t, rt)
 			orchestration(t, rt, "AB_FastSubBlock", abFastSubBlock)
 			orchestration(t, rt, "AB_SlowSubBlock", abSlowSubBlock)
@@ -961,7 +1015,10 @@ func TestAsyncBlocks_AsyncBlockSuborchestrationRacingTimeout(t *testing.T) {
 					ctx.ScheduleSubOrchestration("AB_TimeoutRaceInner", nil),
 				)
 			})
-		}, abTimeout, "timeout-race-1")
+		}, abTimeout, "timeout-race-1", func(id string) {
+			// Beyond the Python assertions: the losers are cancelled.
+			abLosersCancelled(t, s, id, "AB_TimeoutRaceInner", "AB_SlowSubBlock", "AB_TimeoutOnlyBlock", "AB_SlowChild2")
+		})
 		abCheckRacingTimeout(t, res)
 	})
 }
@@ -970,7 +1027,7 @@ func TestAsyncBlocks_AsyncBlockSuborchestrationRacingTimeout(t *testing.T) {
 // blocks (the inner race is a block racing two blocks)
 func TestAsyncBlocks_AsyncBlockSuborchestrationRacingTimeout_Block(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *scenario) {
-		res := s.bRunOrchestration("AB_TimeoutRaceParent", nil, func(rt *duroxide.Runtime) {
+		res := s.bRunOrchestrationThen("AB_TimeoutRaceParent", nil, func(rt *duroxide.Runtime) {
 			abRacingTimeoutSetup(t, rt)
 			orchestration(t, rt, "AB_TimeoutRaceParent", func(ctx *yield.Ctx, in yield.Value) (any, error) {
 				return abWinner(ctx,
@@ -983,7 +1040,10 @@ func TestAsyncBlocks_AsyncBlockSuborchestrationRacingTimeout_Block(t *testing.T)
 					}),
 				)
 			})
-		}, abTimeout, "timeout-race-1")
+		}, abTimeout, "timeout-race-1", func(id string) {
+			// Beyond the Python assertions: the losers are cancelled.
+			abLosersCancelled(t, s, id, "AB_SlowChild2")
+		})
 		abCheckRacingTimeout(t, res)
 	})
 }

@@ -34,9 +34,25 @@ func (s *scenario) bRun(rt *duroxide.Runtime, id, name string, input any, timeou
 // passes.
 func (s *scenario) bRunOrchestration(name string, input any, setup func(rt *duroxide.Runtime), timeout time.Duration, instanceName string) duroxide.OrchestrationResult {
 	s.t.Helper()
+	return s.bRunOrchestrationThen(name, input, setup, timeout, instanceName, nil)
+}
+
+// bRunOrchestrationThen is bRunOrchestration that also runs then(id), when not nil,
+// after the instance finished and before the runtime shuts down, for checks that need
+// the runtime still running (such as the cancellation of a race's losers).
+func (s *scenario) bRunOrchestrationThen(name string, input any, setup func(rt *duroxide.Runtime), timeout time.Duration, instanceName string, then func(id string)) duroxide.OrchestrationResult {
+	s.t.Helper()
 	rt := s.runtime(duroxide.RuntimeOptions{})
 	setup(rt)
-	return s.bRun(rt, uid(instanceName), name, input, timeout)
+	id := uid(instanceName)
+	s.start(rt)
+	defer s.shutdown(rt)
+	s.startOrch(id, name, input)
+	res := s.wait(id, timeout)
+	if then != nil {
+		then(id)
+	}
+	return res
 }
 
 // bVersioned registers fn as version of the orchestration name on rt, failing the
