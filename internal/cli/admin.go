@@ -57,6 +57,10 @@ func runList(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "showing the newest %d of %d instances (-limit 0 shows all)\n", *limit, len(ids))
 		ids = ids[:*limit]
 	}
+	if len(ids) == 0 && !*asJSON {
+		fmt.Fprintln(env.Stderr, "no instances")
+		return nil
+	}
 	if *quiet {
 		for _, id := range ids {
 			fmt.Fprintln(env.Stdout, id)
@@ -142,7 +146,7 @@ func runTree(ctx context.Context, env *Env, args []string) error {
 
 // writeTree draws n and its children with box-drawing branches.
 func writeTree(env *Env, n *treeJSON, first, rest string) {
-	fmt.Fprintf(env.Stdout, "%s%s  %s  %s %s\n", first, n.InstanceID, n.Status, n.Name, n.Version)
+	fmt.Fprintf(env.Stdout, "%s%s  %s  %s\n", first, n.InstanceID, n.Status, strings.TrimSpace(n.Name+" "+n.Version))
 	for i, c := range n.Children {
 		if i == len(n.Children)-1 {
 			writeTree(env, c, rest+"└── ", rest+"    ")

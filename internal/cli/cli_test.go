@@ -643,7 +643,8 @@ func TestUsage(t *testing.T) {
 		{"help start", []string{"help", "start"}, ExitOK, "-input JSON", ""},
 		{"command -h without a store", []string{"wait", "-h"}, ExitOK, "-timeout duration", ""},
 		{"help of unknown", []string{"help", "nope"}, ExitUsage, "", `unknown command "nope"`},
-		{"empty store", []string{"-db", db, "list", "-q"}, ExitOK, "", ""},
+		{"empty store", []string{"-db", db, "list", "-q"}, ExitOK, "", "no instances"},
+		{"empty store as JSON", []string{"-db", db, "list", "-json"}, ExitOK, "[]", ""},
 		{"unreachable postgres", []string{"-pg", "postgres://postgres@127.0.0.1:1/x?sslmode=disable", "-connect-timeout", "300ms", "list"}, ExitFailed, "", "connect to PostgreSQL"},
 	}
 	for _, c := range cases {

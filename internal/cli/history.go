@@ -91,7 +91,7 @@ func fmtExecs(execs []uint64) string {
 // rendering of its data.
 func writeTimeline(w io.Writer, events []history.Event) error {
 	if len(events) == 0 {
-		fmt.Fprintln(w, "(no events)")
+		fmt.Fprintln(w, "(no events yet: no runtime has run this execution)")
 		return nil
 	}
 	base := events[0].TimestampMs

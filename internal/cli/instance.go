@@ -153,7 +153,7 @@ func runWait(ctx context.Context, env *Env, args []string) error {
 	res, err := env.Client.WaitForOrchestration(ctx, id, *timeout)
 	stopProgress()
 	if errors.Is(err, duroxide.ErrTimeout) {
-		return fmt.Errorf("instance %q still running after %s: %w", id, *timeout, err)
+		return &ExitError{Code: ExitTimeout, Err: fmt.Errorf("instance %q still running after %s", id, *timeout)}
 	}
 	if err != nil {
 		return notFound(id, err)

@@ -108,7 +108,7 @@ func fromResult(info duroxide.InstanceInfo, res duroxide.OrchestrationResult) in
 func writeInstance(w io.Writer, j instanceJSON) {
 	line := func(k, v string) { fmt.Fprintf(w, "%-14s %s\n", k, v) }
 	line("instance", j.InstanceID)
-	line("orchestration", j.Name+" "+j.Version)
+	line("orchestration", strings.TrimSpace(j.Name+" "+j.Version))
 	line("status", j.Status)
 	line("execution", fmt.Sprint(j.ExecutionID))
 	if j.ParentInstanceID != "" {
