@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -49,6 +50,7 @@ type result struct {
 	perActivity    time.Duration
 	p50, p99       time.Duration
 	rssMB, heapMB  float64
+	cpu            time.Duration // process CPU time (user + system) during the run
 }
 
 func (r result) orchPerSec() float64 { return rate(r.orchestrations, r.elapsed) }
@@ -172,7 +174,9 @@ func runOnce(ctx context.Context, c *config, index int, stderr io.Writer) (res r
 	}
 	b := &bench{cfg: c, rt: rt, client: duroxide.NewClient(clientStore), db: db}
 	stopProgress := startProgress(c, index, rt, stderr)
+	cpu0 := cpuTime()
 	res, err = w.run(ctx, b)
+	res.cpu = cpuTime() - cpu0
 	stopProgress()
 	if err != nil {
 		return result{}, "", err
@@ -229,4 +233,14 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// cpuTime is the CPU time (user + system) the process has used so far. On a machine
+// shared with other work it shows the cost of a run apart from the wait for a core.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

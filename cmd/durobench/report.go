@@ -30,7 +30,7 @@ func newReporter(c *config, w io.Writer) *reporter { return &reporter{c: c, w: w
 // csvHeader names the CSV columns; settings come first, then the measures.
 var csvHeader = []string{"workload", "run", "store", "durability", "orch_concurrency", "worker_concurrency",
 	"cache", "poll_ms", "cross_process", "params", "elapsed_s", "orchestrations", "activities",
-	"orch_per_s", "act_per_s", "per_activity_ms", "p50_ms", "p99_ms", "rss_mb", "heap_mb"}
+	"orch_per_s", "act_per_s", "per_activity_ms", "p50_ms", "p99_ms", "rss_mb", "heap_mb", "cpu_s"}
 
 // settings are the fields naming what ran and how.
 func (p *reporter) settings(run, durability string) []kv {
@@ -48,7 +48,7 @@ func (p *reporter) settings(run, durability string) []kv {
 func (p *reporter) measures(r result) []kv {
 	m := []kv{{"elapsed", fmtDur(r.elapsed)}, {"orchestrations", strconv.FormatInt(r.orchestrations, 10)},
 		{"activities-run", strconv.FormatInt(r.activities, 10)},
-		{"orch/s", fmtF(r.orchPerSec())}, {"act/s", fmtF(r.actPerSec())}}
+		{"orch/s", fmtF(r.orchPerSec())}, {"act/s", fmtF(r.actPerSec())}, {"cpu", fmtDur(r.cpu)}}
 	if r.perActivity > 0 {
 		m = append(m, kv{"per-activity", fmtDur(r.perActivity)})
 	}
@@ -91,7 +91,8 @@ func (p *reporter) line(run, durability string, r result) {
 		strconv.Itoa(max(c.cache, -1)), strconv.FormatInt(c.poll.Milliseconds(), 10), strconv.FormatBool(c.crossProc),
 		strings.Join(ps, ";"), strconv.FormatFloat(r.elapsed.Seconds(), 'f', 3, 64), strconv.FormatInt(r.orchestrations, 10),
 		strconv.FormatInt(r.activities, 10), fmtF(r.orchPerSec()), fmtF(r.actPerSec()), fmtMs(r.perActivity),
-		fmtMs(r.p50), fmtMs(r.p99), fmtF(r.rssMB), fmtF(r.heapMB)})
+		fmtMs(r.p50), fmtMs(r.p99), fmtF(r.rssMB), fmtF(r.heapMB),
+		strconv.FormatFloat(r.cpu.Seconds(), 'f', 3, 64)})
 	cw.Flush()
 	p.err = cw.Error()
 }
@@ -123,6 +124,7 @@ func median(rs []result) result {
 		p99:            durs(func(r result) time.Duration { return r.p99 }),
 		rssMB:          floats(func(r result) float64 { return r.rssMB }),
 		heapMB:         floats(func(r result) float64 { return r.heapMB }),
+		cpu:            durs(func(r result) time.Duration { return r.cpu }),
 	}
 }
 
