@@ -229,6 +229,11 @@ func openStore(ctx context.Context, g globals) (*duroxide.Client, string, func()
 		store history.Store
 		desc  string
 	)
+	if g.db == "" && g.pg == "" {
+		// The environment names a store only when the command line does not, so that a
+		// flag always wins over an exported default of the other kind.
+		g.db, g.pg = os.Getenv("DUROXIDE_DB"), os.Getenv("DUROXIDE_PG")
+	}
 	switch {
 	case g.db != "" && g.pg != "":
 		return nil, "", nil, usagef("give either -db or -pg, not both")
@@ -278,9 +283,9 @@ func envOr(key, def string) string {
 func globalFlags(g *globals) *flag.FlagSet {
 	fs := flag.NewFlagSet("duroxide", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&g.db, "db", os.Getenv("DUROXIDE_DB"), "SQLite database `file` (default $DUROXIDE_DB)")
-	fs.StringVar(&g.pg, "pg", os.Getenv("DUROXIDE_PG"), "PostgreSQL connection `URL` (default $DUROXIDE_PG)")
-	fs.StringVar(&g.schema, "schema", envOr("DUROXIDE_SCHEMA", "public"), "PostgreSQL `schema` (or $DUROXIDE_SCHEMA)")
+	fs.StringVar(&g.db, "db", "", "SQLite database `file` (when neither -db nor -pg is given: $DUROXIDE_DB)")
+	fs.StringVar(&g.pg, "pg", "", "PostgreSQL connection `URL` (when neither -db nor -pg is given: $DUROXIDE_PG)")
+	fs.StringVar(&g.schema, "schema", envOr("DUROXIDE_SCHEMA", "public"), "PostgreSQL `schema` ($DUROXIDE_SCHEMA when set)")
 	fs.DurationVar(&g.connectTimeout, "connect-timeout", 15*time.Second, "how long to keep trying to reach PostgreSQL")
 	return fs
 }

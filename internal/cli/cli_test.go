@@ -773,3 +773,33 @@ func TestInterrupted(t *testing.T) {
 		t.Fatalf("kv of an instance without keys: %s", r)
 	}
 }
+
+// TestStoreFromEnvironment: $DUROXIDE_DB names the store when no flag does, and a flag
+// of either kind wins over it.
+func TestStoreFromEnvironment(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "env.db")
+	s, err := sqlitestore.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DUROXIDE_DB", db)
+	t.Setenv("DUROXIDE_PG", "")
+	ctx := context.Background()
+	if r := runCLI(ctx, false, "list", "-json"); r.code != ExitOK || r.stdout != "[]\n" {
+		t.Fatalf("store from $DUROXIDE_DB: %s", r)
+	}
+	r := runCLI(ctx, false, "-pg", "postgres://postgres@127.0.0.1:1/x?sslmode=disable", "-connect-timeout", "200ms", "list")
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "connect to PostgreSQL") {
+		t.Fatalf("-pg over $DUROXIDE_DB: %s", r)
+	}
+	t.Setenv("DUROXIDE_PG", "postgres://x")
+	if r := runCLI(ctx, false, "list"); r.code != ExitUsage || !strings.Contains(r.stderr, "either -db or -pg") {
+		t.Fatalf("both variables set: %s", r)
+	}
+	if r := runCLI(ctx, false, "-db", db, "list", "-q"); r.code != ExitOK {
+		t.Fatalf("-db over both variables: %s", r)
+	}
+}
