@@ -89,6 +89,7 @@ func Register(c Command) {
 // UsageError reports a wrong command line (exit code 2).
 type UsageError struct{ Msg string }
 
+// Error returns the message.
 func (e *UsageError) Error() string { return e.Msg }
 
 func usagef(format string, args ...any) error {
@@ -102,6 +103,7 @@ type ExitError struct {
 	Err  error
 }
 
+// Error returns the message of the wrapped error.
 func (e *ExitError) Error() string {
 	if e.Err == nil {
 		return fmt.Sprintf("exit status %d", e.Code)
@@ -109,6 +111,7 @@ func (e *ExitError) Error() string {
 	return e.Err.Error()
 }
 
+// Unwrap returns the wrapped error.
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // Run runs the command line args (without the program name), writing results to
@@ -156,6 +159,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, terminal 
 	if !cmd.NoStore && !wantsHelp(rest) {
 		client, desc, closeStore, err := openStore(ctx, g)
 		if err != nil {
+			if ctx.Err() != nil {
+				fmt.Fprintln(stderr, "duroxide: interrupted")
+				return ExitInterrupted
+			}
 			fmt.Fprintf(stderr, "duroxide: %v\n", err)
 			return exitCode(err)
 		}
@@ -168,7 +175,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, terminal 
 			fmt.Fprint(stdout, hr.text)
 			return ExitOK
 		}
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// Whatever the failing call said (a driver may report a cancelled query its own
+		// way), a command failing after the context ended was interrupted.
+		if ctx.Err() != nil {
 			fmt.Fprintf(stderr, "duroxide %s: interrupted\n", cmd.Name)
 			return ExitInterrupted
 		}
