@@ -125,11 +125,13 @@ func abLosersCancelled(t *testing.T, s *scenario, root string, losers ...string)
 
 // ─── Test 1: Join with control flow ───
 
+// abJoinControlFlowActivities registers the activities (and real child orchestrations) both forms of the test use.
 func abJoinControlFlowActivities(t *testing.T, rt *duroxide.Runtime) {
 	activity(t, rt, "Step", abPrefixed("step"))
 	activity(t, rt, "Check", abPrefixed("check"))
 }
 
+// abBlockA is the Python block AB_JoinBlockA, run as a sub-orchestration or a block.
 func abBlockA(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	first, err := abStr(ctx, ctx.ScheduleActivity("Step", "A1"))
 	if err != nil {
@@ -144,6 +146,7 @@ func abBlockA(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return fmt.Sprintf("A:[%s,%s]", first, second), nil
 }
 
+// abBlockB is the Python block AB_JoinBlockB, run as a sub-orchestration or a block.
 func abBlockB(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	check, err := abStr(ctx, ctx.ScheduleActivity("Check", "B1"))
 	if err != nil {
@@ -160,6 +163,7 @@ func abBlockB(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return fmt.Sprintf("B:[%s]", strings.Join(results, ",")), nil
 }
 
+// abBlockC is the Python block AB_JoinBlockC, run as a sub-orchestration or a block.
 func abBlockC(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	if err := abSleep(ctx, 5); err != nil {
 		return nil, err
@@ -171,6 +175,7 @@ func abBlockC(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return fmt.Sprintf("C:[timer,%s]", result), nil
 }
 
+// abCheckJoinControlFlow makes the Python test's assertions on the output.
 func abCheckJoinControlFlow(t *testing.T, res duroxide.OrchestrationResult) {
 	t.Helper()
 	out := abOutput(t, res)
@@ -235,6 +240,7 @@ func abJoinManyBlock(ctx *yield.Ctx, in yield.Value) (any, error) {
 	return fmt.Sprintf("block%s:%s", parts[0], result), nil
 }
 
+// abCheckJoinMany makes the Python test's assertions on the output.
 func abCheckJoinMany(t *testing.T, res duroxide.OrchestrationResult) {
 	t.Helper()
 	out := abOutput(t, res)
@@ -286,6 +292,7 @@ func TestAsyncBlocks_AsyncBlockJoinMany_Block(t *testing.T) {
 
 // ─── Test 3: Sequential ───
 
+// abCheckSequential makes the Python test's assertions on the output.
 func abCheckSequential(t *testing.T, res duroxide.OrchestrationResult) {
 	t.Helper()
 	out := abOutput(t, res)
@@ -371,6 +378,7 @@ func TestAsyncBlocks_AsyncBlockSequential_Block(t *testing.T) {
 
 // ─── Test 4: Select racing ───
 
+// abRaceFastBlock is the Python block AB_RaceFastBlock, run as a sub-orchestration or a block.
 func abRaceFastBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	a, err := abStr(ctx, ctx.ScheduleActivity("Fast", "1"))
 	if err != nil {
@@ -383,6 +391,7 @@ func abRaceFastBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return fmt.Sprintf("fast_block:[%s,%s]", a, b), nil
 }
 
+// abRaceSlowBlock is the Python block AB_RaceSlowBlock, run as a sub-orchestration or a block.
 func abRaceSlowBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	if err := abSleep(ctx, 60000); err != nil {
 		return nil, err
@@ -398,11 +407,13 @@ func abRaceSlowBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return fmt.Sprintf("slow_block:[%s,%s]", a, b), nil
 }
 
+// abSelectRacingActivities registers the activities (and real child orchestrations) both forms of the test use.
 func abSelectRacingActivities(t *testing.T, rt *duroxide.Runtime) {
 	activity(t, rt, "Fast", abPrefixed("fast"))
 	activity(t, rt, "Slow", abPrefixed("slow"))
 }
 
+// abCheckSelectRacing makes the Python test's assertions on the output.
 func abCheckSelectRacing(t *testing.T, res duroxide.OrchestrationResult) {
 	t.Helper()
 	out := abOutput(t, res)
@@ -449,6 +460,7 @@ func TestAsyncBlocks_AsyncBlockSelectRacing_Block(t *testing.T) {
 
 // ─── Test 5: Block vs durable future ───
 
+// abMultiStepBlock is the Python block AB_MultiStepBlock, run as a sub-orchestration or a block.
 func abMultiStepBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	if err := abSleep(ctx, 60000); err != nil {
 		return nil, err
@@ -464,11 +476,13 @@ func abMultiStepBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return fmt.Sprintf("block:[%s,%s]", a, b), nil
 }
 
+// abBlockVsFutureActivities registers the activities (and real child orchestrations) both forms of the test use.
 func abBlockVsFutureActivities(t *testing.T, rt *duroxide.Runtime) {
 	activity(t, rt, "Quick", abPrefixed("quick"))
 	activity(t, rt, "Multi", abPrefixed("multi"))
 }
 
+// abCheckBlockVsFuture makes the Python test's assertions on the output.
 func abCheckBlockVsFuture(t *testing.T, res duroxide.OrchestrationResult) {
 	t.Helper()
 	out := abOutput(t, res)
@@ -528,6 +542,7 @@ func abTimerBlock(name string, ms int) yield.Orchestration {
 	}
 }
 
+// abCheckSelect3 makes the Python test's assertions on the output.
 func abCheckSelect3(t *testing.T, res duroxide.OrchestrationResult) {
 	t.Helper()
 	out := abOutput(t, res)
@@ -590,6 +605,7 @@ func TestAsyncBlocks_AsyncBlockSelect3WithTimers_Block(t *testing.T) {
 
 // ─── Test 7: Nested join in select ───
 
+// abWorkBlock is the Python block AB_WorkBlock, run as a sub-orchestration or a block.
 func abWorkBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	vals, err := bAllOK(ctx,
 		ctx.ScheduleActivity("Step", "1"),
@@ -602,6 +618,7 @@ func abWorkBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return fmt.Sprintf("work:[%s]", strings.Join(vals, ",")), nil
 }
 
+// abTimeoutBlock is the Python block AB_TimeoutBlock, run as a sub-orchestration or a block.
 func abTimeoutBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	if err := abSleep(ctx, 60000); err != nil {
 		return nil, err
@@ -609,6 +626,7 @@ func abTimeoutBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return "timeout", nil
 }
 
+// abCheckNestedJoinInSelect makes the Python test's assertions on the output.
 func abCheckNestedJoinInSelect(t *testing.T, res duroxide.OrchestrationResult) {
 	t.Helper()
 	out := abOutput(t, res)
@@ -657,6 +675,7 @@ func TestAsyncBlocks_AsyncBlockNestedJoinInSelect_Block(t *testing.T) {
 
 // ─── Test 8: Sub-orchestration wins race ───
 
+// abSubOrchWinsSetup registers the activities (and real child orchestrations) both forms of the test use.
 func abSubOrchWinsSetup(t *testing.T, rt *duroxide.Runtime) {
 	activity(t, rt, "FastWork", abPrefixed("fast"))
 	activity(t, rt, "SlowWork", abPrefixed("slow"))
@@ -669,6 +688,7 @@ func abSubOrchWinsSetup(t *testing.T, rt *duroxide.Runtime) {
 	})
 }
 
+// abSubOrchBlock is the Python block AB_SubOrchBlock, run as a sub-orchestration or a block.
 func abSubOrchBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	sub, err := abStr(ctx, ctx.ScheduleSubOrchestration("AB_FastChild", "sub-input"))
 	if err != nil {
@@ -681,6 +701,7 @@ func abSubOrchBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return fmt.Sprintf("blockA:[%s,%s]", sub, act), nil
 }
 
+// abSlowBlock8 is the Python block AB_SlowBlock8, run as a sub-orchestration or a block.
 func abSlowBlock8(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	if err := abSleep(ctx, 60000); err != nil {
 		return nil, err
@@ -696,6 +717,7 @@ func abSlowBlock8(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return fmt.Sprintf("blockB:[%s,%s]", a, b), nil
 }
 
+// abCheckSubOrchWins makes the Python test's assertions on the output.
 func abCheckSubOrchWins(t *testing.T, res duroxide.OrchestrationResult) {
 	t.Helper()
 	out := abOutput(t, res)
@@ -743,6 +765,7 @@ func TestAsyncBlocks_AsyncBlockSuborchestrationWinsRace_Block(t *testing.T) {
 
 // ─── Test 9: Sub-orchestration loses race ───
 
+// abSubOrchLosesSetup registers the activities (and real child orchestrations) both forms of the test use.
 func abSubOrchLosesSetup(t *testing.T, rt *duroxide.Runtime) {
 	activity(t, rt, "Fast", abPrefixed("fast"))
 	activity(t, rt, "VerySlow", abPrefixed("veryslow"))
@@ -762,6 +785,7 @@ func abSubOrchLosesSetup(t *testing.T, rt *duroxide.Runtime) {
 	})
 }
 
+// abSlowSubOrchBlock is the Python block AB_SlowSubOrchBlock, run as a sub-orchestration or a block.
 func abSlowSubOrchBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	sub, err := abStr(ctx, ctx.ScheduleSubOrchestration("AB_SlowChild", "sub-input"))
 	if err != nil {
@@ -770,6 +794,7 @@ func abSlowSubOrchBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return "blockA:" + sub, nil
 }
 
+// abFastBlock9 is the Python block AB_FastBlock9, run as a sub-orchestration or a block.
 func abFastBlock9(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	a, err := abStr(ctx, ctx.ScheduleActivity("Fast", "1"))
 	if err != nil {
@@ -782,6 +807,7 @@ func abFastBlock9(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return fmt.Sprintf("blockB:[%s,%s]", a, b), nil
 }
 
+// abCheckSubOrchLoses makes the Python test's assertions on the output.
 func abCheckSubOrchLoses(t *testing.T, res duroxide.OrchestrationResult) {
 	t.Helper()
 	out := abOutput(t, res)
@@ -831,6 +857,7 @@ func TestAsyncBlocks_AsyncBlockSuborchestrationLosesRace_Block(t *testing.T) {
 
 // ─── Test 10: Multiple sub-orchestrations joined ───
 
+// abJoinedChildrenSetup registers the activities (and real child orchestrations) both forms of the test use.
 func abJoinedChildrenSetup(t *testing.T, rt *duroxide.Runtime) {
 	activity(t, rt, "Transform", abPrefixed("transformed"))
 	orchestration(t, rt, "AB_ChildA", func(ctx *yield.Ctx, in yield.Value) (any, error) {
@@ -863,6 +890,7 @@ func abJoinedChildrenSetup(t *testing.T, rt *duroxide.Runtime) {
 	})
 }
 
+// abJoinBlock1 is the Python block AB_JoinBlock1, run as a sub-orchestration or a block.
 func abJoinBlock1(ctx *yield.Ctx, in yield.Value) (any, error) {
 	sub, err := abStr(ctx, ctx.ScheduleSubOrchestration("AB_ChildA", in))
 	if err != nil {
@@ -875,6 +903,7 @@ func abJoinBlock1(ctx *yield.Ctx, in yield.Value) (any, error) {
 	return fmt.Sprintf("block1:[%s,%s]", sub, act), nil
 }
 
+// abJoinBlock2 is the Python block AB_JoinBlock2, run as a sub-orchestration or a block.
 func abJoinBlock2(ctx *yield.Ctx, in yield.Value) (any, error) {
 	sub, err := abStr(ctx, ctx.ScheduleSubOrchestration("AB_ChildB", in))
 	if err != nil {
@@ -883,6 +912,7 @@ func abJoinBlock2(ctx *yield.Ctx, in yield.Value) (any, error) {
 	return "block2:" + sub, nil
 }
 
+// abJoinBlock3 is the Python block AB_JoinBlock3, run as a sub-orchestration or a block.
 func abJoinBlock3(ctx *yield.Ctx, in yield.Value) (any, error) {
 	act, err := abStr(ctx, ctx.ScheduleActivity("Transform", "block3-first"))
 	if err != nil {
@@ -895,6 +925,7 @@ func abJoinBlock3(ctx *yield.Ctx, in yield.Value) (any, error) {
 	return fmt.Sprintf("block3:[%s,%s]", act, sub), nil
 }
 
+// abCheckJoinedChildren makes the Python test's assertions on the output.
 func abCheckJoinedChildren(t *testing.T, res duroxide.OrchestrationResult) {
 	t.Helper()
 	out := abOutput(t, res)
@@ -943,6 +974,7 @@ func TestAsyncBlocks_AsyncBlockMultipleSuborchestrationsJoined_Block(t *testing.
 
 // ─── Test 11: Sub-orchestration racing timeout ───
 
+// abRacingTimeoutSetup registers the activities (and real child orchestrations) both forms of the test use.
 func abRacingTimeoutSetup(t *testing.T, rt *duroxide.Runtime) {
 	activity(t, rt, "Work", abPrefixed("work"))
 	activity(t, rt, "SlowWork", abPrefixed("slowwork"))
@@ -965,6 +997,7 @@ func abRacingTimeoutSetup(t *testing.T, rt *duroxide.Runtime) {
 	})
 }
 
+// abFastSubBlock is the Python block AB_FastSubBlock, run as a sub-orchestration or a block.
 func abFastSubBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	sub, err := abStr(ctx, ctx.ScheduleSubOrchestration("AB_FastChild2", "fast-input"))
 	if err != nil {
@@ -973,6 +1006,7 @@ func abFastSubBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return "blockA:" + sub, nil
 }
 
+// abSlowSubBlock is the Python block AB_SlowSubBlock, run as a sub-orchestration or a block.
 func abSlowSubBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	sub, err := abStr(ctx, ctx.ScheduleSubOrchestration("AB_SlowChild2", "slow-input"))
 	if err != nil {
@@ -981,6 +1015,7 @@ func abSlowSubBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return "blockB:" + sub, nil
 }
 
+// abTimeoutOnlyBlock is the Python block AB_TimeoutOnlyBlock, run as a sub-orchestration or a block.
 func abTimeoutOnlyBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	if err := abSleep(ctx, 120000); err != nil {
 		return nil, err
@@ -988,6 +1023,7 @@ func abTimeoutOnlyBlock(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	return "blockC:timeout", nil
 }
 
+// abCheckRacingTimeout makes the Python test's assertions on the output.
 func abCheckRacingTimeout(t *testing.T, res duroxide.OrchestrationResult) {
 	t.Helper()
 	out := abOutput(t, res)
@@ -1050,6 +1086,7 @@ func TestAsyncBlocks_AsyncBlockSuborchestrationRacingTimeout_Block(t *testing.T)
 
 // ─── Test 12: Nested sub-orchestration chain ───
 
+// abNestedChainSetup registers the activities (and real child orchestrations) both forms of the test use.
 func abNestedChainSetup(t *testing.T, rt *duroxide.Runtime) {
 	activity(t, rt, "Leaf", abPrefixed("leaf"))
 	orchestration(t, rt, "AB_Grandchild", func(ctx *yield.Ctx, in yield.Value) (any, error) {
@@ -1071,6 +1108,7 @@ func abNestedChainSetup(t *testing.T, rt *duroxide.Runtime) {
 	})
 }
 
+// abChainBlock1 is the Python block AB_ChainBlock1, run as a sub-orchestration or a block.
 func abChainBlock1(ctx *yield.Ctx, in yield.Value) (any, error) {
 	sub, err := abStr(ctx, ctx.ScheduleSubOrchestration("AB_Child", "c1-"+in.String()))
 	if err != nil {
@@ -1079,6 +1117,7 @@ func abChainBlock1(ctx *yield.Ctx, in yield.Value) (any, error) {
 	return "block1:" + sub, nil
 }
 
+// abChainBlock2 is the Python block AB_ChainBlock2, run as a sub-orchestration or a block.
 func abChainBlock2(ctx *yield.Ctx, in yield.Value) (any, error) {
 	if err := abSleep(ctx, 5); err != nil {
 		return nil, err
@@ -1090,6 +1129,7 @@ func abChainBlock2(ctx *yield.Ctx, in yield.Value) (any, error) {
 	return "block2:timer+" + sub, nil
 }
 
+// abCheckNestedChain makes the Python test's assertions on the output.
 func abCheckNestedChain(t *testing.T, res duroxide.OrchestrationResult) {
 	t.Helper()
 	out := abOutput(t, res)
