@@ -14,7 +14,7 @@ type metrics struct {
 	orchFetched, workFetched                                    atomic.Int64
 	continueAsNew, subCalls, providerErrors                     atomic.Int64
 	turns, commitsRetried, actCancelled, cacheHits, cacheMisses atomic.Int64
-	unregistered, stranded                                      atomic.Int64
+	unregistered, stranded, stuck                               atomic.Int64
 }
 
 // orchFailed counts a failed (or cancelled) execution by the category of its failure.
@@ -65,6 +65,10 @@ type MetricsSnapshot struct {
 	// StrandedCoroutines counts coroutines whose deferred calls did not finish when they
 	// were unwound; their goroutines leaked.
 	StrandedCoroutines int64
+	// StuckCoroutines counts orchestration coroutines that neither yielded nor returned
+	// within RuntimeOptions.StuckCodeTimeout; their instances failed and their goroutines
+	// were abandoned (they end only if the code ever yields or returns).
+	StuckCoroutines int64
 }
 
 // MetricsSnapshot returns the runtime's counters.
@@ -80,6 +84,6 @@ func (rt *Runtime) MetricsSnapshot() MetricsSnapshot {
 		OrchContinueAsNew: m.continueAsNew.Load(), SuborchestrationCalls: m.subCalls.Load(), ProviderErrors: m.providerErrors.Load(),
 		Turns: m.turns.Load(), CommitsRetried: m.commitsRetried.Load(), ActivitiesCancelled: m.actCancelled.Load(),
 		CacheHits: m.cacheHits.Load(), CacheMisses: m.cacheMisses.Load(), CachedInstances: rt.cache.len(),
-		Unregistered: m.unregistered.Load(), StrandedCoroutines: m.stranded.Load(),
+		Unregistered: m.unregistered.Load(), StrandedCoroutines: m.stranded.Load(), StuckCoroutines: m.stuck.Load(),
 	}
 }

@@ -70,6 +70,9 @@ func (rt *Runtime) closeExecution(ex *yield.Execution) {
 	if n := ex.Stranded(); n > 0 {
 		rt.metrics.stranded.Add(int64(n))
 	}
+	if n := ex.Stuck(); n > 0 {
+		rt.metrics.stuck.Add(int64(n))
+	}
 }
 
 // processTurn runs one turn for a locked batch. cached is the instance's execution kept
@@ -173,7 +176,7 @@ func (rt *Runtime) processTurn(lease *history.OrchestrationLease, cached *yield.
 		ex = yield.NewExecution(fn, yield.Options{
 			InstanceID: lease.Instance, Version: resolved, KV: lease.KV,
 			MaxHistoryEvents: rt.opts.MaxHistoryEvents, StepBudget: rt.opts.StepBudget, MaxPayloadBytes: rt.opts.MaxPayloadBytes,
-			Trace: rt.traceFunc(),
+			StuckTimeout: max(rt.opts.StuckCodeTimeout, 0), Trace: rt.traceFunc(),
 		})
 	}
 	in := yield.TurnInput{History: lease.History, Messages: msgs, NowMs: time.Now().UnixMilli()}
@@ -233,6 +236,11 @@ func (rt *Runtime) processTurn(lease *history.OrchestrationLease, cached *yield.
 		log.Debug().Msg("orchestration continued as new")
 	default:
 		rt.metrics.orchFailed(res.Error)
+		if res.Error.Kind == history.KindStuckCode {
+			log.Error().Str("error", res.Error.DisplayMessage()).Str("stack", res.Error.Stack).
+				Msg("orchestration code is stuck: instance failed, its goroutine abandoned")
+			break
+		}
 		log.Warn().Str("error", res.Error.DisplayMessage()).Str("category", string(res.Error.Category)).Msg("orchestration failed")
 	}
 	rt.closeExecution(ex)

@@ -74,6 +74,13 @@ type RuntimeOptions struct {
 	// empty, a random id is made per runtime and sessions move to another runtime once the
 	// owner stops renewing them.
 	WorkerNodeID string
+	// StuckCodeTimeout is how long orchestration code may run without yielding or
+	// returning (default 60 s; negative turns the check off). Code that overruns it (a
+	// busy loop, a blocking call) fails its instance with ErrorKind infrastructure and
+	// the coroutine's stack in the error details, without retry; its goroutine cannot be
+	// stopped in Go, so it is abandoned, logged and counted in
+	// MetricsSnapshot.StuckCoroutines.
+	StuckCodeTimeout time.Duration
 	// Logger receives the runtime's logs; nil means a console logger on stderr whose
 	// levels come from DUROXIDE_LOG (e.g. "info" or "warn,orchestration=debug").
 	Logger *zerolog.Logger
@@ -101,8 +108,14 @@ func (o RuntimeOptions) withDefaults() RuntimeOptions {
 	defDur(&o.UnregisteredBackoff, time.Second)
 	def(&o.MaxSessionsPerRuntime, 10)
 	defDur(&o.SessionIdleTimeout, 5*time.Minute)
+	if o.StuckCodeTimeout == 0 {
+		o.StuckCodeTimeout = DefaultStuckCodeTimeout
+	}
 	return o
 }
+
+// DefaultStuckCodeTimeout is RuntimeOptions.StuckCodeTimeout's default.
+const DefaultStuckCodeTimeout = 60 * time.Second
 
 // Runtime runs orchestrations and activities against a store. Register code, then Start;
 // Shutdown stops it. Several runtimes, in one process or many, may share a store.

@@ -5,10 +5,14 @@
 package coro
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -30,16 +34,18 @@ var (
 
 // States of a coroutine. Transitions: new→running (first Resume) or new→done (Abandon);
 // running→parked (Yield); parked→running (Resume) or parked→unwinding (Abandon);
-// running or unwinding→done (the body's goroutine ends).
+// running→detached (ResumeTimeout gave up on the body); running, unwinding or
+// detached→done (the body's goroutine ends).
 const (
 	stateNew int32 = iota
 	stateRunning
 	stateParked
 	stateUnwinding
+	stateDetached
 	stateDone
 )
 
-var stateNames = [...]string{"not started", "running", "parked", "unwinding", "finished"}
+var stateNames = [...]string{"not started", "running", "parked", "unwinding", "detached", "finished"}
 
 // Coroutine runs a body on its own goroutine in strict alternation with its driver.
 // Y is what the body yields to the driver, R is what the driver sends back.
@@ -56,7 +62,16 @@ type Coroutine[Y, R any] struct {
 
 	exit error // how the body ended; written by the body's goroutine before closing yield
 	err  error // how the body ended as seen by the driver; written only by the driver
+
+	timer *time.Timer // ResumeTimeout's, reused; driver only
+	label string      // profiler label value of the body's goroutine when traced, else ""
 }
+
+// labelKey is the profiler label that marks a traced body's goroutine, so that Stack
+// can find it among all goroutines.
+const labelKey = "duroxide_coroutine"
+
+var nextLabel atomic.Uint64
 
 // New creates a coroutine parked before body starts; nothing runs, and no goroutine
 // exists, until the first Resume, so creating a coroutine is cheap.
@@ -106,7 +121,7 @@ func (c *Coroutine[Y, R]) run() {
 			// (recover is non-nil, even for panic(nil) since Go 1.21) or is in Goexit.
 			if v := recover(); v != nil {
 				c.exit = &PanicError{Value: v, Stack: debug.Stack()}
-			} else if c.state.Load() == stateUnwinding {
+			} else if s := c.state.Load(); s == stateUnwinding || s == stateDetached {
 				c.exit = ErrAbandoned
 			} else {
 				c.exit = ErrGoexit
@@ -115,6 +130,9 @@ func (c *Coroutine[Y, R]) run() {
 		c.state.Store(stateDone)
 		close(c.yield)
 	}()
+	if c.label != "" {
+		pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels(labelKey, c.label)))
+	}
 	c.body(c)
 	returned = true
 }
@@ -133,7 +151,7 @@ func (c *Coroutine[Y, R]) run() {
 func (c *Coroutine[Y, R]) Yield(y Y) R {
 	if !c.state.CompareAndSwap(stateRunning, stateParked) {
 		s := c.state.Load()
-		if s == stateUnwinding {
+		if s == stateUnwinding || s == stateDetached {
 			runtime.Goexit()
 		}
 		panic(fmt.Errorf("%w (coroutine is %s)", ErrForeignYield, stateNames[s]))
@@ -160,10 +178,102 @@ func (c *Coroutine[Y, R]) Err() error {
 	return c.err
 }
 
-// Unwinding reports whether the coroutine is being abandoned, so that deferred code in
-// the body can skip work that only makes sense in a live execution.
+// Unwinding reports whether the coroutine is being abandoned (or was detached by
+// ResumeTimeout), so that deferred code in the body can skip work that only makes
+// sense in a live execution.
 func (c *Coroutine[Y, R]) Unwinding() bool {
-	return c.state.Load() == stateUnwinding
+	s := c.state.Load()
+	return s == stateUnwinding || s == stateDetached
+}
+
+// Running reports whether the body holds control: it was resumed and has not yielded or
+// finished since. Orchestration code may only yield while its coroutine is running.
+func (c *Coroutine[Y, R]) Running() bool {
+	return c.state.Load() == stateRunning
+}
+
+// Detached reports whether ResumeTimeout gave up on the body. Call it from the driver.
+func (c *Coroutine[Y, R]) Detached() bool {
+	return c.err == ErrStuckRunning
+}
+
+// ErrStuckRunning is the Err of a coroutine that ResumeTimeout detached because its body
+// neither yielded nor finished in time.
+var ErrStuckRunning = errors.New("coro: body neither yielded nor finished in time")
+
+// Trace marks the body's goroutine with a profiler label when it starts, so that Stack
+// can find it later. Call it before the first Resume; it costs a little at start only.
+func (c *Coroutine[Y, R]) Trace() {
+	if c.state.Load() == stateNew && c.label == "" {
+		c.label = strconv.FormatUint(nextLabel.Add(1), 10)
+	}
+}
+
+// ResumeTimeout is Resume bounded by timeout. If the body neither yields nor finishes
+// within timeout, it returns stuck true and detaches the coroutine: Go cannot stop a
+// goroutine, so the body keeps running, but its next Yield unwinds it (runtime.Goexit)
+// and nothing it does reaches the driver again. Err then reports ErrStuckRunning, Done
+// is true, and Abandon returns nil. A timeout <= 0 waits without bound, like Resume.
+func (c *Coroutine[Y, R]) ResumeTimeout(r R, timeout time.Duration) (y Y, yielded, stuck bool) {
+	if timeout <= 0 {
+		y, yielded = c.Resume(r)
+		return y, yielded, false
+	}
+	switch {
+	case c.state.CompareAndSwap(stateParked, stateRunning):
+		c.resume <- r
+	case c.state.CompareAndSwap(stateNew, stateRunning):
+		c.resume = make(chan R)
+		c.yield = make(chan Y)
+		go c.run()
+	default:
+		if c.state.Load() == stateRunning {
+			panic("coro: ResumeTimeout called while the coroutine is running (from inside its body or concurrently)")
+		}
+		return y, false, false
+	}
+	if c.timer == nil {
+		c.timer = time.NewTimer(timeout)
+	} else {
+		c.timer.Reset(timeout)
+	}
+	select {
+	case y, yielded = <-c.yield:
+		c.timer.Stop()
+	case <-c.timer.C:
+		if c.state.CompareAndSwap(stateRunning, stateDetached) {
+			c.err = ErrStuckRunning
+			return y, false, true
+		}
+		// The body yielded or finished just now: take its hand-off as usual.
+		y, yielded = <-c.yield
+	}
+	if !yielded {
+		c.err = c.exit
+	}
+	return y, yielded, false
+}
+
+// Stack returns the current stack of the body's goroutine, or nil when it cannot be
+// found: the coroutine was not traced (Trace), or its goroutine has ended. It stops the
+// world briefly; use it for diagnostics only, such as reporting a stuck body.
+func (c *Coroutine[Y, R]) Stack() []byte {
+	if c.label == "" {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
+		return nil
+	}
+	want := []byte(fmt.Sprintf("%q:%q", labelKey, c.label))
+	for _, rec := range bytes.Split(buf.Bytes(), []byte("\n\n")) {
+		// Goroutines the body started inherit its label: take the body's own, whose
+		// stack holds this package's run.
+		if bytes.Contains(rec, want) && bytes.Contains(rec, []byte("coro.(*Coroutine[")) {
+			return rec
+		}
+	}
+	return nil
 }
 
 // Abandon unwinds a coroutine that will never be resumed again, so that its goroutine

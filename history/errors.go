@@ -44,6 +44,9 @@ const (
 	KindPoisonOrchestration = "orchestration"
 	KindPoisonActivity      = "activity"
 	KindPoisonDecode        = "failed_deserialization"
+	// KindStuckCode: orchestration code neither yielded nor returned in time
+	// (infrastructure category; Stack holds the stuck coroutine's stack).
+	KindStuckCode = "stuck_code"
 )
 
 // ErrorDetails describes a failure recorded in history: why an activity, a child or an

@@ -36,7 +36,14 @@ func (c *Ctx) await(t Task) outcome {
 	if c.r.co.Unwinding() {
 		runtime.Goexit()
 	}
-	if c.ex.current != c.r {
+	cur := c.ex.current.Load()
+	if cur == nil || !cur.co.Running() {
+		// No coroutine of the execution holds control, so the caller is none of them: a
+		// goroutine the code started. Refuse, and fail the execution at the next step.
+		c.ex.foreign.Store(true)
+		return outcome{err: ErrForeignGoroutine}
+	}
+	if cur != c.r {
 		return outcome{err: ErrWrongCtx}
 	}
 	if c.ex.abort != nil {

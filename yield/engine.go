@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/duroxide-go/duroxide/history"
@@ -30,6 +31,11 @@ type Options struct {
 	// AbandonGrace bounds how long deferred calls of an abandoned coroutine may run;
 	// 0 means 5 s.
 	AbandonGrace time.Duration
+	// StuckTimeout bounds how long orchestration code may run between two yields; code
+	// that neither yields nor returns in time fails the execution (infrastructure
+	// category, kind stuck_code, with the coroutine's stack) and its goroutine is
+	// abandoned (Stuck counts it). 0 means no bound.
+	StuckTimeout time.Duration
 	// NewGUID makes GUIDs for NewGUID; nil means random version-4 UUIDs.
 	NewGUID func() string
 	// Trace receives the trace lines of orchestration code written while not replaying.
@@ -143,8 +149,9 @@ type Execution struct {
 	main     *routine
 	live     []*routine
 	runnable []*routine
-	current  *routine
-	races    []*node // races with a finished child, waiting for their branches to settle
+	current  atomic.Pointer[routine] // the routine holding control; atomic as foreign goroutines read it
+	foreign  atomic.Bool             // a goroutine the code started called Yield
+	races    []*node                 // races with a finished child, waiting for their branches to settle
 
 	mail         map[mailKey]*mailbox
 	kv           map[string]KVEntry
@@ -168,6 +175,7 @@ type Execution struct {
 	paused     bool
 	out        turnOut
 	stranded   int
+	stuck      int
 }
 
 // schedule tracks one scheduling event that can complete or be cancelled.
@@ -249,6 +257,10 @@ func (ex *Execution) ExecutionID() uint64 { return ex.executionID }
 // Stranded counts coroutines that did not unwind within AbandonGrace (their goroutines
 // leaked because a deferred call blocked).
 func (ex *Execution) Stranded() int { return ex.stranded }
+
+// Stuck counts coroutines abandoned because they neither yielded nor returned within
+// Options.StuckTimeout; their goroutines keep running until the code yields or returns.
+func (ex *Execution) Stuck() int { return ex.stuck }
 
 // Close unwinds every coroutine of the execution. Deferred calls in orchestration code
 // run; the Execution must not be used afterwards.
@@ -672,6 +684,7 @@ func verbOf(k history.EventKind) string {
 // finish decides the outcome and builds the turn's result.
 func (ex *Execution) finish() TurnResult {
 	res := TurnResult{}
+	ex.foreignYield()
 	switch {
 	case ex.abort != nil:
 		res.Outcome, res.Error = OutcomeFailed, ex.abort

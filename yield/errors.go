@@ -46,6 +46,11 @@ func taskErrorFrom(kind TaskErrorKind, d *history.ErrorDetails) *TaskError {
 // own (typically the outer ctx captured by the block's closure).
 var ErrWrongCtx = errors.New("yield: ctx used outside its own coroutine: inside a Block use the ctx the block receives")
 
+// ErrForeignGoroutine is returned by Yield called from a goroutine other than the
+// orchestration's own (one the code started); the execution then fails with it.
+// Orchestration code must not yield from goroutines it starts: use All, Race or Block.
+var ErrForeignGoroutine = errors.New("yield: Yield called from a goroutine the orchestration started; orchestration code may only yield on its own goroutine (use All, Race or Block for concurrency)")
+
 // ErrAborted is returned by Yield when the execution is already failing (for example
 // after a nondeterminism error in the same turn); the coroutine is about to be unwound.
 var ErrAborted = errors.New("yield: execution aborted")

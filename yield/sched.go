@@ -77,6 +77,9 @@ func (ex *Execution) newRoutine(n *node, key []int, body func(*Ctx) (any, error)
 	r.co = coro.New(func(*coro.Coroutine[Task, outcome]) {
 		r.ret, r.err = body(r.ctx)
 	})
+	if ex.opts.StuckTimeout > 0 {
+		r.co.Trace()
+	}
 	ex.live = append(ex.live, r)
 	ex.enqueue(r)
 	return r
@@ -148,10 +151,17 @@ func (ex *Execution) runToQuiescence() {
 func (ex *Execution) step(r *routine) {
 	in := r.resume
 	r.resume = outcome{}
-	ex.current = r
+	ex.current.Store(r)
 	ex.replaying = ex.cursor < ex.persisted
-	t, yielded := r.co.Resume(in)
-	ex.current = nil
+	t, yielded, stuck := r.co.ResumeTimeout(in, ex.opts.StuckTimeout)
+	ex.current.Store(nil)
+	if stuck {
+		ex.stuckRoutine(r)
+		return
+	}
+	if ex.foreignYield() {
+		return
+	}
 	if !yielded {
 		ex.finishRoutine(r)
 		return
@@ -160,6 +170,30 @@ func (ex *Execution) step(r *routine) {
 		return
 	}
 	ex.onYield(r, t)
+}
+
+// foreignYield fails the execution if a goroutine the code started called Yield on one
+// of its ctxs.
+func (ex *Execution) foreignYield() bool {
+	if ex.foreign.Load() {
+		ex.fail(history.Application(history.KindOrchestrationFailed, ErrForeignGoroutine.Error()))
+		return true
+	}
+	return false
+}
+
+// stuckRoutine fails the execution for a coroutine that neither yielded nor returned
+// within StuckTimeout. Its goroutine cannot be stopped: it is detached and counted.
+func (ex *Execution) stuckRoutine(r *routine) {
+	ex.removeLive(r)
+	ex.dequeue(r)
+	ex.stuck++
+	d := history.Infrastructure("orchestration_code", fmt.Sprintf(
+		"orchestration %q (instance %q) neither yielded nor returned within %v: its goroutine is abandoned; orchestration code must not block or loop without yielding",
+		ex.name, ex.instanceID, ex.opts.StuckTimeout), false)
+	d.Kind = history.KindStuckCode
+	d.Stack = string(r.co.Stack())
+	ex.fail(d)
 }
 
 func (ex *Execution) finishRoutine(r *routine) {
