@@ -1,0 +1,16 @@
+// Command duroxide-vet checks duroxide orchestrations for nondeterministic code. It is a
+// go vet tool:
+//
+//	go install github.com/duroxide-go/duroxide/analyzer/cmd/duroxide-vet@latest
+//	go vet -vettool=$(which duroxide-vet) ./...
+//
+// See package github.com/duroxide-go/duroxide/analyzer/determinism for the rules.
+package main
+
+import (
+	"golang.org/x/tools/go/analysis/unitchecker"
+
+	"github.com/duroxide-go/duroxide/analyzer/determinism"
+)
+
+func main() { unitchecker.Main(determinism.Analyzer) }
