@@ -245,6 +245,7 @@ func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c his
 func commitInstance(ctx context.Context, tx *sql.Tx, now int64, instance string, c history.Commit, ch *changes) error {
 	started, custom := c.Started(), c.CustomStatusUpdate()
 	var cur int64
+	created := false
 	err := tx.QueryRowContext(ctx, `SELECT current_execution_id FROM instances WHERE instance_id = ?`, instance).Scan(&cur)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -259,6 +260,7 @@ func commitInstance(ctx context.Context, tx *sql.Tx, now int64, instance string,
 			return err
 		}
 		ch.instances = append(ch.instances, instance)
+		created = true
 	case err != nil:
 		return err
 	}
@@ -274,9 +276,13 @@ func commitInstance(ctx context.Context, tx *sql.Tx, now int64, instance string,
 		}
 		ch.instances = append(ch.instances, instance)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO executions (instance_id, execution_id, status, started_at)
-		VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, instance, exec, string(history.StatusRunning), now); err != nil {
-		return err
+	// The current execution's row exists already (made with the instance or by the commit
+	// that moved to it); a new execution, or a first turn, may need it.
+	if exec != cur || started != nil || created {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO executions (instance_id, execution_id, status, started_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, instance, exec, string(history.StatusRunning), now); err != nil {
+			return err
+		}
 	}
 
 	for _, e := range c.Delta {
@@ -385,6 +391,13 @@ func applyKV(ctx context.Context, tx *sql.Tx, now int64, instance string, delta 
 
 // mergeKV folds the current execution's KV changes into kv_store.
 func mergeKV(ctx context.Context, tx *sql.Tx, instance string) error {
+	var has bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM kv_delta WHERE instance_id = ?)`, instance).Scan(&has); err != nil {
+		return err
+	}
+	if !has { // most instances never touch KV: spare the three statements below
+		return nil
+	}
 	for _, q := range []string{
 		`INSERT INTO kv_store (instance_id, key, value, updated_at)
 			SELECT instance_id, key, value, updated_at FROM kv_delta WHERE instance_id = ?1 AND value IS NOT NULL

@@ -53,6 +53,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,6 +122,8 @@ type Store struct {
 	clock func() time.Time
 	sig   *history.Signals
 
+	writes writeQueue
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -148,6 +151,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	writer.Set("_foreign_keys", "1")
 	writer.Set("_journal_mode", "WAL")
 	writer.Set("_synchronous", cfg.synchronous)
+	writer.Set("_stmt_cache_size", stmtCacheSize)
 	db, err := sql.Open("sqlite3", base+"?"+writer.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
@@ -163,6 +167,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	reader.Set("_busy_timeout", busy)
 	reader.Set("_foreign_keys", "1")
 	reader.Set("_query_only", "1")
+	reader.Set("_stmt_cache_size", stmtCacheSize)
 	rdb, err := sql.Open("sqlite3", base+"?"+reader.Encode())
 	if err != nil {
 		db.Close()
@@ -178,6 +183,11 @@ func Open(path string, opts ...Option) (*Store, error) {
 	return &Store{db: db, rdb: rdb, clock: cfg.clock, sig: history.NewSignals()}, nil
 }
 
+// stmtCacheSize is how many prepared statements each connection keeps: more than the
+// store's distinct statements, so a statement is compiled once per connection instead
+// of on every call.
+const stmtCacheSize = "128"
+
 var memSeq atomic.Uint64
 
 // InMemory opens a fresh in-memory database, private to the returned Store. Its data is
@@ -191,6 +201,7 @@ func InMemory(opts ...Option) (*Store, error) {
 	q.Set("_busy_timeout", fmt.Sprint(cfg.busyTimeout.Milliseconds()))
 	q.Set("_foreign_keys", "1")
 	q.Set("_synchronous", cfg.synchronous)
+	q.Set("_stmt_cache_size", stmtCacheSize)
 	name := fmt.Sprintf("duroxide-mem-%d-%d-%s", os.Getpid(), memSeq.Add(1), newToken()[:8])
 	db, err := sql.Open("sqlite3", "file:"+name+"?"+q.Encode())
 	if err != nil {
@@ -259,10 +270,193 @@ func newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// write runs fn in one BEGIN IMMEDIATE transaction on the writer connection; now is read
+// write runs fn in a BEGIN IMMEDIATE transaction on the writer connection; now is read
 // once the write lock is held. Errors are classified (see wrap).
+//
+// Writes are group-committed: while one transaction runs, the writes that arrive queue,
+// and the next transaction runs all of them (up to maxWriteBatch), each in its own
+// savepoint, and commits once. A write that fails rolls back to its savepoint and leaves
+// the others of its batch alone; every write returns only once its batch is durable, so
+// each is still atomic and durable, and a batch costs one commit (one fsync with
+// synchronous=FULL) instead of one per write.
 func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx, now int64) error) error {
-	return s.inTx(ctx, s.db, op, fn)
+	if err := ctx.Err(); err != nil {
+		return wrap(op, err)
+	}
+	r := &writeReq{ctx: ctx, op: op, fn: fn, done: make(chan struct{}), lead: make(chan struct{})}
+	w := &s.writes
+	w.mu.Lock()
+	w.pending = append(w.pending, r)
+	leader := !w.leading
+	w.leading = true
+	w.mu.Unlock()
+	if !leader {
+		select {
+		case <-r.done:
+			return r.err
+		case <-r.lead: // the previous leader handed over: run the queue
+		case <-ctx.Done():
+			if w.withdraw(r) {
+				return wrap(op, ctx.Err())
+			}
+			<-r.done // already taken into a batch: its outcome stands
+			return r.err
+		}
+	}
+	s.leadWrites(r)
+	<-r.done
+	return r.err
+}
+
+// maxWriteBatch bounds the writes one transaction commits together.
+const maxWriteBatch = 64
+
+// writeQueue holds the writes waiting for the writer connection. One caller at a time
+// leads: it runs batches from the queue until its own write is done, then hands the
+// lead to the oldest waiting write, so no background goroutine is needed.
+type writeQueue struct {
+	mu      sync.Mutex
+	pending []*writeReq
+	leading bool
+}
+
+// withdraw removes a write its caller gave up on, if no batch has taken it yet, passing
+// the lead on if it had just been handed to it; false when a batch has taken it.
+func (w *writeQueue) withdraw(r *writeReq) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r.taken {
+		return false
+	}
+	if i := slices.Index(w.pending, r); i >= 0 {
+		w.pending = slices.Delete(w.pending, i, i+1)
+	}
+	select {
+	case <-r.lead:
+		if len(w.pending) > 0 {
+			close(w.pending[0].lead)
+		} else {
+			w.leading = false
+		}
+	default:
+	}
+	return true
+}
+
+type writeReq struct {
+	ctx   context.Context
+	op    string
+	fn    func(tx *sql.Tx, now int64) error
+	err   error
+	taken bool          // in a batch (under writeQueue.mu)
+	done  chan struct{} // closed once err is final
+	lead  chan struct{} // closed when this write's caller becomes the leader
+}
+
+// leadWrites runs batches until own is done, then passes the lead on (or drops it when
+// the queue is empty).
+func (s *Store) leadWrites(own *writeReq) {
+	w := &s.writes
+	for {
+		w.mu.Lock()
+		select {
+		case <-own.done:
+			if len(w.pending) == 0 {
+				w.leading = false
+			} else {
+				close(w.pending[0].lead)
+			}
+			w.mu.Unlock()
+			return
+		default:
+		}
+		n := min(len(w.pending), maxWriteBatch)
+		batch := slices.Clone(w.pending[:n])
+		w.pending = slices.Delete(w.pending, 0, n)
+		for _, r := range batch {
+			r.taken = true
+		}
+		w.mu.Unlock()
+		s.runBatch(batch)
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+}
+
+// runBatch runs a batch of writes in one transaction and sets each one's error.
+func (s *Store) runBatch(batch []*writeReq) {
+	if len(batch) == 0 {
+		return
+	}
+	bg := context.Background() // the batch outlives any one caller's context
+	fail := func(rs []*writeReq, err error) {
+		for _, r := range rs {
+			if r.err == nil {
+				r.err = wrap(r.op, err)
+			}
+		}
+	}
+	conn, err := s.db.Conn(bg)
+	if err != nil {
+		fail(batch, err)
+		return
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(bg, nil)
+	if err != nil {
+		fail(batch, err)
+		return
+	}
+	if len(batch) == 1 {
+		r := batch[0]
+		if err := r.fn(tx, s.nowMs()); err != nil {
+			_ = tx.Rollback()
+			r.err = wrap(r.op, err)
+			return
+		}
+		if err := tx.Commit(); err != nil {
+			r.err = wrap(r.op, err)
+		}
+		return
+	}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = wrap(r.op, err)
+			continue
+		}
+		if _, err := tx.ExecContext(bg, `SAVEPOINT batched_write`); err != nil {
+			_ = tx.Rollback()
+			fail(batch, err)
+			return
+		}
+		ferr := r.fn(tx, s.nowMs())
+		if ferr != nil {
+			r.err = wrap(r.op, ferr)
+			if _, err := tx.ExecContext(bg, `ROLLBACK TO batched_write`); err != nil {
+				// The transaction itself is gone (an interrupted statement rolls it
+				// back): the writes before this one were lost with it and may be
+				// retried; the writes after it run in a new transaction.
+				_ = tx.Rollback()
+				for _, done := range batch[:i] {
+					if done.err == nil {
+						done.err = &history.StoreError{Op: done.op, Retryable: true,
+							Err: fmt.Errorf("batched write rolled back by the failure of %s: %v", r.op, ferr)}
+					}
+				}
+				s.runBatch(batch[i+1:])
+				return
+			}
+		}
+		if _, err := tx.ExecContext(bg, `RELEASE batched_write`); err != nil {
+			_ = tx.Rollback()
+			fail(batch, err)
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(batch, err)
+	}
 }
 
 // read runs fn in a read transaction (a consistent snapshot).
