@@ -1,6 +1,7 @@
 // Package determinism is a go/analysis pass that finds code which breaks the replay of
 // duroxide orchestrations: reading the clock, random numbers, I/O, goroutines, select and
-// channels, ranging over maps, and printing, inside orchestration functions.
+// channels, ranging over maps, and printing (fmt, log, log/slog), inside orchestration
+// functions.
 //
 // Orchestration functions are the functions and function literals passed to
 // (*duroxide.Runtime).RegisterOrchestration, RegisterOrchestrationVersioned,
@@ -46,8 +47,9 @@ Orchestrations are replayed from their history and must make the same decisions 
 time. Inside functions registered as orchestrations, or taking a *yield.Ctx, this check
 reports time.Now/Since/Until, time.Sleep, timers and tickers, math/rand and crypto/rand,
 calls into os, net, net/http, io/ioutil and io, go statements, select statements, channel
-sends and receives, ranging over maps and channels, and fmt.Print*/log.Print*, with the
-deterministic alternative. Silence one line with a //duroxide:nondeterministic-ok comment.`,
+sends and receives, ranging over maps and channels, and printing (fmt.Print*, log.Print*,
+log/slog, fmt.Fprint* to os.Stdout or os.Stderr), with the deterministic alternative.
+Silence one line with a //duroxide:nondeterministic-ok comment.`,
 	URL: "https://github.com/duroxide-go/duroxide/blob/main/docs/tools.md#determinism-analyzer",
 	Run: run,
 }
@@ -266,6 +268,11 @@ func (c *checker) checkCall(call *ast.CallExpr, helper string) {
 		c.report(call.Pos(), call.End(), rule, helper, msg)
 		return
 	}
+	if c.printsToStdio(fn, call) {
+		c.report(call.Pos(), call.End(), "print", helper,
+			qualified(fn)+" to the standard output prints again on every replay: use ctx.TraceInfo (silent while replaying)")
+		return
+	}
 	// One level into functions of this package that are not orchestrations themselves.
 	if helper == "" && fn.Pkg() == c.pass.Pkg {
 		fn = fn.Origin()
@@ -274,6 +281,19 @@ func (c *checker) checkCall(call *ast.CallExpr, helper string) {
 			c.check(d.Body, d, fn.Name())
 		}
 	}
+}
+
+// printsToStdio reports whether call is fmt.Fprint* to os.Stdout or os.Stderr.
+func (c *checker) printsToStdio(fn *types.Func, call *ast.CallExpr) bool {
+	if fn.Pkg().Path() != "fmt" || !strings.HasPrefix(fn.Name(), "Fprint") || len(call.Args) == 0 {
+		return false
+	}
+	sel, ok := ast.Unparen(call.Args[0]).(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	v, ok := c.pass.TypesInfo.Uses[sel.Sel].(*types.Var)
+	return ok && v.Pkg() != nil && v.Pkg().Path() == "os" && (v.Name() == "Stdout" || v.Name() == "Stderr")
 }
 
 // interfaceMethod returns the method an interface call (r.Read) invokes.
@@ -344,6 +364,11 @@ func classify(fn *types.Func) (rule, msg string) {
 	case "log":
 		if strings.HasPrefix(name, "Print") || strings.HasPrefix(name, "Fatal") || strings.HasPrefix(name, "Panic") {
 			return "print", display + " logs again on every replay: use ctx.TraceInfo (silent while replaying), and return an error to fail"
+		}
+	case "log/slog":
+		switch strings.TrimSuffix(name, "Context") {
+		case "Debug", "Info", "Warn", "Error", "Log", "LogAttrs":
+			return "print", display + " logs again on every replay: use ctx.TraceInfo, TraceWarn, TraceError or TraceDebug (silent while replaying)"
 		}
 	}
 	if ioPackages[path] && !pureIO[qual] {

@@ -1,6 +1,8 @@
 package registration
 
 import (
+	"fmt"
+	"math/rand"
 	"time"
 
 	"github.com/duroxide-go/duroxide"
@@ -11,9 +13,14 @@ type Order struct{ ID string }
 
 type Workflows struct{}
 
-func (Workflows) Ship(ctx *yield.Ctx, in yield.Value) (any, error) {
+func (w Workflows) Ship(ctx *yield.Ctx, in yield.Value) (any, error) {
 	_ = time.Now() // want `time.Now reads the wall clock`
-	return nil, nil
+	return w.label(), nil
+}
+
+// label is a method helper of an orchestration.
+func (Workflows) label() string {
+	return fmt.Sprint(rand.Int()) // want `rand.Int gives other values on replay.*\(in label, called from orchestration code\)`
 }
 
 func named(ctx *yield.Ctx, in yield.Value) (any, error) {
