@@ -722,7 +722,7 @@ func TestBinary(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := filepath.Join(t.TempDir(), "duroxide")
-	build := exec.Command("go", "build", "-o", bin, "github.com/duroxide-go/duroxide/cmd/duroxide")
+	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "github.com/duroxide-go/duroxide/cmd/duroxide")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
