@@ -42,6 +42,9 @@ func runList(ctx context.Context, env *Env, args []string) error {
 	if *limit < 0 {
 		return usagef("-limit must not be negative")
 	}
+	if *quiet && *asJSON {
+		return usagef("give -q or -json, not both")
+	}
 	st := ""
 	if *status != "" {
 		var ok bool

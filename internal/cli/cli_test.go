@@ -448,6 +448,7 @@ func TestList(t *testing.T) {
 		}
 		fx.fails(ExitUsage, `unknown -status "done"`, "list", "-status", "done")
 		fx.fails(ExitUsage, "too many arguments", "list", "extra")
+		fx.fails(ExitUsage, "give -q or -json, not both", "list", "-q", "-json")
 	})
 }
 

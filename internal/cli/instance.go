@@ -158,12 +158,14 @@ func runWait(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return notFound(id, err)
 	}
+	// The metadata (times, parent) comes from a second read; the outcome is the one the
+	// wait saw, so the printed status always agrees with the exit code.
 	j, err := describe(ctx, env.Client, id)
-	if err != nil {
+	if errors.Is(err, duroxide.ErrNotFound) {
+		j = fromResult(duroxide.InstanceInfo{InstanceID: id}, res) // deleted since it finished
+	} else if err != nil {
 		return err
 	}
-	// The wait saw the terminal state; a later read cannot show an older one, but keep
-	// the wait's verdict should the instance have been deleted meanwhile.
 	j.Status, j.Output, j.Error, j.ErrorKind = string(res.Status), rawOrNull(res.Output.Raw()), res.Error, string(res.ErrorKind)
 	if *asJSON {
 		err = writeJSON(env.Stdout, j)
