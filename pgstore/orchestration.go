@@ -269,6 +269,7 @@ func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c his
 func (s *Store) commitInstance(ctx context.Context, tx *sql.Tx, instance string, c history.Commit, ch *changes) error {
 	started, custom := c.Started(), c.CustomStatusUpdate()
 	var cur int64
+	created := false
 	err := tx.QueryRowContext(ctx, s.sql(`SELECT current_execution_id FROM {S}.instances WHERE instance_id = $1`), instance).Scan(&cur)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -283,6 +284,7 @@ func (s *Store) commitInstance(ctx context.Context, tx *sql.Tx, instance string,
 			return err
 		}
 		ch.instances = append(ch.instances, instance)
+		created = true
 	case err != nil:
 		return err
 	}
@@ -291,9 +293,14 @@ func (s *Store) commitInstance(ctx context.Context, tx *sql.Tx, instance string,
 		exec = cur
 	}
 	current := exec >= cur
-	if _, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {S}.executions (instance_id, execution_id, status, started_at)
-		VALUES ($1, $2, 'Running', {NOW}) ON CONFLICT DO NOTHING`), instance, exec); err != nil {
-		return err
+	// The current execution's row exists already (made with the instance or by the commit
+	// that moved to it); a new execution, or a first turn, may need it. Sparing the
+	// statement saves a round trip on most turns.
+	if exec != cur || started != nil || created {
+		if _, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {S}.executions (instance_id, execution_id, status, started_at)
+			VALUES ($1, $2, 'Running', {NOW}) ON CONFLICT DO NOTHING`), instance, exec); err != nil {
+			return err
+		}
 	}
 
 	if len(c.Delta) > 0 {
