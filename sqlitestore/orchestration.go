@@ -237,6 +237,11 @@ func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c his
 		return history.CommitResult{}, err
 	}
 	s.fire(&ch)
+	for _, m := range c.Messages {
+		if m.Kind == history.MsgTimerFired && m.FireAtMs != 0 {
+			s.wakeAt(m.FireAtMs)
+		}
+	}
 	return res, nil
 }
 
@@ -444,6 +449,9 @@ func (s *Store) AbandonOrchestration(ctx context.Context, lockToken string, dela
 	})
 	if err == nil {
 		s.sig.Orchestrator()
+		if d := durMs(delay); d > 0 {
+			s.wakeAt(s.nowMs() + d)
+		}
 	}
 	return err
 }

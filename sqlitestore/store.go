@@ -123,6 +123,7 @@ type Store struct {
 	sig   *history.Signals
 
 	writes writeQueue
+	wakes  dueWakes
 
 	closeOnce sync.Once
 	closeErr  error
@@ -250,6 +251,7 @@ func openError(path string, err error) error {
 // Close closes the database. Watchers and waiting receivers are not signalled.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.wakes.stop()
 		var errs []error
 		if s.rdb != s.db {
 			errs = append(errs, s.rdb.Close())
@@ -496,4 +498,84 @@ func durMs(d time.Duration) int64 {
 		return 0
 	}
 	return d.Milliseconds()
+}
+
+// maxDueWakes bounds the wake-up times kept; messages due later than the last one kept
+// are found by the dispatchers' polling.
+const maxDueWakes = 1024
+
+// dueWakes signals orchestrator work when a message queued for later (a timer, a
+// delayed retry) becomes visible, so that idle dispatchers fetch it at its due time
+// instead of at their next poll. One time.Timer runs, for the earliest due time.
+type dueWakes struct {
+	mu      sync.Mutex
+	due     []int64 // sorted, distinct Unix milliseconds
+	timer   *time.Timer
+	stopped bool
+}
+
+// wakeAt signals orchestrator work at Unix millisecond ms (by the store's clock).
+func (s *Store) wakeAt(ms int64) {
+	w := &s.wakes
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	i, found := slices.BinarySearch(w.due, ms)
+	if found || i >= maxDueWakes {
+		return
+	}
+	w.due = slices.Insert(w.due, i, ms)
+	if len(w.due) > maxDueWakes {
+		w.due = w.due[:maxDueWakes]
+	}
+	if i == 0 {
+		s.armWakeLocked()
+	}
+}
+
+// armWakeLocked sets the timer for the earliest due time.
+func (s *Store) armWakeLocked() {
+	w := &s.wakes
+	if len(w.due) == 0 {
+		return
+	}
+	// One millisecond late: a message is visible once visible_at <= now.
+	d := time.Duration(w.due[0]-s.nowMs()+1) * time.Millisecond
+	if w.timer == nil {
+		w.timer = time.AfterFunc(d, s.dueWake)
+		return
+	}
+	w.timer.Reset(d)
+}
+
+// dueWake runs when the earliest due time has come: it signals, drops the times that
+// have passed and arms the timer for the next one.
+func (s *Store) dueWake() {
+	w := &s.wakes
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return
+	}
+	now := s.nowMs()
+	n, _ := slices.BinarySearch(w.due, now+1)
+	fired := n > 0
+	w.due = slices.Delete(w.due, 0, n)
+	s.armWakeLocked()
+	w.mu.Unlock()
+	if fired {
+		s.sig.Orchestrator()
+	}
+}
+
+func (w *dueWakes) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	w.due = nil
+	if w.timer != nil {
+		w.timer.Stop()
+	}
 }
