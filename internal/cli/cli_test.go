@@ -387,6 +387,12 @@ func TestRaiseEnqueueKV(t *testing.T) {
 		if got := fx.ok("kv", "a1", "stage"); got != "approved\n" {
 			t.Fatalf("kv after approval: %q", got)
 		}
+		h := fx.ok("history", "a1")
+		for _, want := range []string{`CustomStatusUpdated`, `"waiting"`, `stage = "approved"`, `ExternalEvent`, `data {"ok":true}`, "QueueEventDelivered", "inbox", "data -5"} {
+			if !strings.Contains(h, want) {
+				t.Errorf("history lacks %q:\n%s", want, h)
+			}
+		}
 		// Messages to a finished instance are accepted and ignored.
 		fx.ok("raise", "a1", "approve")
 	})
@@ -402,6 +408,12 @@ func TestCancel(t *testing.T) {
 		}
 		if r := fx.cli("cancel", "c1"); r.code != ExitOK || !strings.Contains(r.stderr, "already Failed") {
 			t.Fatalf("cancel of a finished instance: %s", r)
+		}
+		h := fx.ok("history", "c1")
+		for _, want := range []string{"ExternalSubscribed", "never", `OrchestrationCancelRequested`, `reason "stop it"`, "OrchestrationFailed", "error canceled: stop it"} {
+			if !strings.Contains(h, want) {
+				t.Errorf("history of a cancelled instance lacks %q:\n%s", want, h)
+			}
 		}
 		fx.fails(ExitNotFound, `no instance "nobody"`, "cancel", "nobody")
 	})

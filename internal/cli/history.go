@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/duroxide-go/duroxide"
@@ -124,6 +125,9 @@ func eventData(e history.Event, base int64) string {
 		if e.ParentInstance != "" {
 			s += " parent " + e.ParentInstance
 		}
+		if len(e.CarryForward) > 0 {
+			s += fmt.Sprintf(" carried %d", len(e.CarryForward))
+		}
 	case history.OrchestrationCompleted:
 		s = "output " + js(e.Output)
 	case history.OrchestrationContinuedAsNew:
@@ -158,12 +162,12 @@ func eventData(e history.Event, base int64) string {
 		s = src
 	}
 	if e.Error != nil {
-		s += "error " + e.Error.DisplayMessage()
+		s += " error " + e.Error.DisplayMessage()
 	}
 	if e.Reason != "" {
 		s += " reason " + strconv.Quote(e.Reason)
 	}
-	return clip(s, n)
+	return clip(strings.TrimSpace(s), n)
 }
 
 // js renders raw JSON, null when empty.
