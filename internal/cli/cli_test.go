@@ -734,8 +734,12 @@ func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the binary with")
+	}
 	bin := filepath.Join(t.TempDir(), "duroxide")
-	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "github.com/duroxide-go/duroxide/cmd/duroxide")
+	build := exec.Command(goTool, "build", "-buildvcs=false", "-o", bin, "github.com/duroxide-go/duroxide/cmd/duroxide")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
