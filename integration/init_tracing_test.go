@@ -18,7 +18,7 @@ import (
 // builds a logger for RuntimeOptions.Logger. These are unit tests: no store, run once.
 
 // test_init_tracing.py::TestInitTracing::test_is_callable
-func TestInitTracing_IsCallable(t *testing.T) {
+func TestInitTracing_InitTracing_IsCallable(t *testing.T) {
 	// callable(init_tracing): NewLogger exists with the signature users call.
 	var fn func(duroxide.LogConfig) (*zerolog.Logger, io.Closer, error) = duroxide.NewLogger
 	if fn == nil {
@@ -27,7 +27,7 @@ func TestInitTracing_IsCallable(t *testing.T) {
 }
 
 // test_init_tracing.py::TestInitTracing::test_writes_to_file
-func TestInitTracing_WritesToFile(t *testing.T) {
+func TestInitTracing_InitTracing_WritesToFile(t *testing.T) {
 	f, err := os.CreateTemp(t.TempDir(), "*.log")
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func TestInitTracing_WritesToFile(t *testing.T) {
 }
 
 // test_init_tracing.py::TestInitTracing::test_invalid_path_raises_error
-func TestInitTracing_InvalidPathRaisesError(t *testing.T) {
+func TestInitTracing_InitTracing_InvalidPathRaisesError(t *testing.T) {
 	// Python uses /nonexistent-dir/sub/test.log. NewLogger creates missing folders (as
 	// root it would create /nonexistent-dir), so the path goes through a regular file,
 	// where no folder can be created.
