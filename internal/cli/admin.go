@@ -221,7 +221,7 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 	cmd := commands["prune"]
 	fs := newFlags(cmd.Name)
 	keep := fs.Int("keep", 1, "keep the `N` newest executions (the current one always stays)")
-	before := fs.Duration("completed-before", 0, "prune only executions that completed at least this `long` ago (0: any age)")
+	before := fs.Duration("completed-before", 0, "prune only executions that completed at least this `duration` ago (0: any age)")
 	asJSON := fs.Bool("json", false, "print a JSON array with one result per id")
 	ids, err := parseArgs(fs, cmd, args, 1, -1)
 	if err != nil {
