@@ -13,8 +13,10 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 var (
@@ -65,6 +67,10 @@ type Coroutine[Y, R any] struct {
 
 	timer *time.Timer // ResumeTimeout's, reused; driver only
 	label string      // profiler label value of the body's goroutine when traced, else ""
+
+	// stackMark is an address inside the body goroutine's stack near its top, for
+	// OnOwnGoroutine's fast check; it is moved when the stack is.
+	stackMark atomic.Uintptr
 }
 
 // labelKey is the profiler label that marks a traced body's goroutine, so that Stack
@@ -133,6 +139,8 @@ func (c *Coroutine[Y, R]) run() {
 	if c.label != "" {
 		pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels(labelKey, c.label)))
 	}
+	var mark byte
+	c.stackMark.Store(uintptr(unsafe.Pointer(&mark)))
 	c.body(c)
 	returned = true
 }
@@ -190,6 +198,53 @@ func (c *Coroutine[Y, R]) Unwinding() bool {
 // finished since. Orchestration code may only yield while its coroutine is running.
 func (c *Coroutine[Y, R]) Running() bool {
 	return c.state.Load() == stateRunning
+}
+
+// ownStackWindow is how far below stackMark a frame of the body may sit for the fast
+// check: half the smallest goroutine stack, so that no other goroutine's stack can
+// overlap the window while the body's stack stays where it is.
+const ownStackWindow = 4096
+
+// OnOwnGoroutine reports whether the caller runs on a coroutine body's goroutine, so
+// that code can refuse a Yield from a goroutine the body started. The common case costs
+// a comparison: the caller's frame lies just below the body's stack mark. Otherwise
+// (a deep or moved stack) it walks the caller's stack looking for a coroutine's entry
+// frame, and on success moves the mark there. It never reports false for a body's own
+// goroutine; it may, rarely, report true for a goroutine whose stack reuses the memory
+// of the body's old, moved stack.
+func (c *Coroutine[Y, R]) OnOwnGoroutine() bool {
+	var here byte
+	h := uintptr(unsafe.Pointer(&here))
+	if m := c.stackMark.Load(); h <= m && m-h < ownStackWindow {
+		return true
+	}
+	if !onCoroutineStack() {
+		return false
+	}
+	c.stackMark.Store(h + ownStackWindow/2)
+	return true
+}
+
+// onCoroutineStack reports whether the calling goroutine runs a coroutine body: its
+// stack holds this package's run.
+func onCoroutineStack() bool {
+	var pcs [64]uintptr
+	for skip := 2; ; skip += len(pcs) {
+		n := runtime.Callers(skip, pcs[:])
+		frames := runtime.CallersFrames(pcs[:n])
+		for {
+			f, more := frames.Next()
+			if strings.HasPrefix(f.Function, "github.com/duroxide-go/duroxide/coro.(*Coroutine[") && strings.HasSuffix(f.Function, "]).run") {
+				return true
+			}
+			if !more {
+				break
+			}
+		}
+		if n < len(pcs) {
+			return false
+		}
+	}
 }
 
 // Detached reports whether ResumeTimeout gave up on the body. Call it from the driver.

@@ -90,3 +90,39 @@ func TestResumeTimeoutWithinTime(t *testing.T) {
 	}
 	_ = d.Abandon(time.Second)
 }
+
+//go:noinline
+func deepOwn(c *coro.Coroutine[int, int], n int) bool {
+	var pad [64]byte
+	if n == 0 {
+		return c.OnOwnGoroutine() && pad[0] == 0
+	}
+	return deepOwn(c, n-1)
+}
+
+func TestOnOwnGoroutine(t *testing.T) {
+	var own, deep, deepAgain, shallowAfter, foreign bool
+	c := coro.New(func(c *coro.Coroutine[int, int]) {
+		own = c.OnOwnGoroutine()
+		deep = deepOwn(c, 2000) // grows (and moves) the stack
+		deepAgain = deepOwn(c, 2000)
+		c.Yield(1)
+		shallowAfter = c.OnOwnGoroutine()
+		done := make(chan bool)
+		go func() { done <- c.OnOwnGoroutine() }()
+		foreign = <-done
+	})
+	if _, ok := c.Resume(0); !ok {
+		t.Fatal("no yield")
+	}
+	if c.OnOwnGoroutine() {
+		t.Error("the driver's goroutine counts as the body's")
+	}
+	c.Resume(0)
+	if !own || !deep || !deepAgain || !shallowAfter {
+		t.Errorf("body's own goroutine: shallow %v, deep %v, deep again %v, after a yield %v; want all true", own, deep, deepAgain, shallowAfter)
+	}
+	if foreign {
+		t.Error("a goroutine the body started counts as the body's")
+	}
+}

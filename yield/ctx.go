@@ -43,6 +43,12 @@ func (c *Ctx) await(t Task) outcome {
 		c.ex.foreign.Store(true)
 		return outcome{err: ErrForeignGoroutine}
 	}
+	if cur == c.r && !c.r.co.OnOwnGoroutine() {
+		// The coroutine runs, but the caller is a goroutine it started (while it waits
+		// for that goroutine, say). Refuse before the hand-off is corrupted.
+		c.ex.foreign.Store(true)
+		return outcome{err: ErrForeignGoroutine}
+	}
 	if cur != c.r {
 		return outcome{err: ErrWrongCtx}
 	}

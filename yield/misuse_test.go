@@ -150,3 +150,23 @@ func TestYieldFromForeignGoroutineAfterReturn(t *testing.T) {
 		t.Fatalf("Yield after the execution ended returned %v, want ErrForeignGoroutine", err)
 	}
 }
+
+func TestYieldFromForeignGoroutineWhileCodeWaits(t *testing.T) {
+	fn := func(ctx *yield.Ctx, in yield.Value) (any, error) {
+		errc := make(chan error, 1)
+		go func() {
+			_, err := ctx.Yield(ctx.ScheduleActivity("A", 1))
+			errc <- err
+		}()
+		return nil, <-errc // the code holds control while its goroutine yields
+	}
+	ex := yield.NewExecution(fn, yield.Options{InstanceID: "i"})
+	defer ex.Close()
+	res := ex.Turn(yield.TurnInput{Messages: []history.Message{startMsg()}, NowMs: 1000})
+	if res.Outcome != yield.OutcomeFailed || !strings.Contains(res.Error.Message, "goroutine the orchestration started") {
+		t.Fatalf("outcome %v (%v), want failed with the foreign-goroutine error", res.Outcome, res.Error)
+	}
+	if len(res.Activities) != 0 {
+		t.Fatalf("the foreign Yield scheduled %d activities", len(res.Activities))
+	}
+}
