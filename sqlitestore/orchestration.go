@@ -1,10 +1,12 @@
 package sqlitestore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/duroxide-go/duroxide/history"
@@ -23,6 +25,7 @@ func lockMs(d time.Duration) int64 {
 func (s *Store) FetchOrchestration(ctx context.Context, req history.FetchOrchestrationRequest) (*history.OrchestrationLease, error) {
 	timeout := lockMs(req.LockTimeout)
 	var lease *history.OrchestrationLease
+	var msgs, events []rawRow
 	err := s.write(ctx, "FetchOrchestration", func(tx *sql.Tx, now int64) error {
 		lease = nil
 		var instance string
@@ -48,41 +51,29 @@ func (s *Store) FetchOrchestration(ctx context.Context, req history.FetchOrchest
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err // cannot happen under BEGIN IMMEDIATE; no work then
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE orchestrator_queue SET lock_token = ?, attempt_count = attempt_count + 1
-			WHERE instance_id = ? AND visible_at <= ?`, token, instance, now); err != nil {
-			return err
-		}
-		l := &history.OrchestrationLease{LockToken: token, Instance: instance, KV: map[string]history.KVEntry{}}
-		var badMessage error
-		rows, err := tx.QueryContext(ctx, `SELECT id, message, attempt_count FROM orchestrator_queue
-			WHERE lock_token = ? ORDER BY id`, token)
+		// Tag the batch and read it in one statement; rows are decoded after the
+		// transaction, so that the writer is not held while JSON is parsed.
+		rows, err := tx.QueryContext(ctx, `UPDATE orchestrator_queue SET lock_token = ?, attempt_count = attempt_count + 1
+			WHERE instance_id = ? AND visible_at <= ? RETURNING id, message, attempt_count`, token, instance, now)
 		if err != nil {
 			return err
 		}
-		n := 0
+		l := &history.OrchestrationLease{LockToken: token, Instance: instance, KV: map[string]history.KVEntry{}}
+		msgs = msgs[:0]
 		for rows.Next() {
-			var id int64
-			var data string
+			var r rawRow
 			var attempt int
-			if err := rows.Scan(&id, &data, &attempt); err != nil {
+			if err := rows.Scan(&r.id, &r.data, &attempt); err != nil {
 				rows.Close()
 				return err
 			}
-			n++
 			l.Attempt = max(l.Attempt, attempt)
-			m, err := history.DecodeMessage([]byte(data))
-			if err != nil {
-				if badMessage == nil {
-					badMessage = fmt.Errorf("orchestrator queue row %d of %q: %w", id, instance, err)
-				}
-				continue
-			}
-			l.Messages = append(l.Messages, m)
+			msgs = append(msgs, r)
 		}
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
-		if n == 0 {
+		if len(msgs) == 0 {
 			_, err := tx.ExecContext(ctx, `DELETE FROM instance_locks WHERE lock_token = ?`, token)
 			return err
 		}
@@ -92,17 +83,14 @@ func (s *Store) FetchOrchestration(ctx context.Context, req history.FetchOrchest
 			return err
 		}
 		l.State = st
+		events = events[:0]
 		if ok {
 			if req.HistoryAfter != nil {
 				l.HistoryAfter = req.HistoryAfter(instance, st.ExecutionID)
 			}
-			l.History, l.HistoryErr, err = loadHistory(ctx, tx, instance, st.ExecutionID, l.HistoryAfter)
-			if err != nil {
+			if events, err = readHistoryRows(ctx, tx, instance, st.ExecutionID, l.HistoryAfter, events); err != nil {
 				return err
 			}
-		}
-		if badMessage != nil && l.HistoryErr == nil {
-			l.History, l.HistoryErr = nil, badMessage
 		}
 		kv, err := tx.QueryContext(ctx, `SELECT key, value, updated_at FROM kv_store WHERE instance_id = ?`, instance)
 		if err != nil {
@@ -123,42 +111,80 @@ func (s *Store) FetchOrchestration(ctx context.Context, req history.FetchOrchest
 		lease = l
 		return nil
 	})
+	if err != nil || lease == nil {
+		return nil, err
+	}
+	slices.SortFunc(msgs, func(a, b rawRow) int { return cmp.Compare(a.id, b.id) })
+	var badMessage error
+	for _, r := range msgs {
+		m, err := history.DecodeMessage([]byte(r.data))
+		if err != nil {
+			if badMessage == nil {
+				badMessage = fmt.Errorf("orchestrator queue row %d of %q: %w", r.id, lease.Instance, err)
+			}
+			continue
+		}
+		lease.Messages = append(lease.Messages, m)
+	}
+	if len(events) > 0 {
+		lease.History, lease.HistoryErr = decodeHistory(lease.Instance, lease.State.ExecutionID, events)
+	}
+	if badMessage != nil && lease.HistoryErr == nil {
+		lease.History, lease.HistoryErr = nil, badMessage
+	}
+	return lease, nil
+}
+
+// rawRow is a queue message or history event as stored, with its id.
+type rawRow struct {
+	id   int64
+	data string
+}
+
+// readHistoryRows appends to buf an execution's stored events after a given id, in order.
+func readHistoryRows(ctx context.Context, tx *sql.Tx, instance string, exec, after uint64, buf []rawRow) ([]rawRow, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT event_id, data FROM history
+		WHERE instance_id = ? AND execution_id = ? AND event_id > ? ORDER BY event_id`,
+		instance, int64(exec), int64(after))
 	if err != nil {
 		return nil, err
 	}
-	return lease, nil
+	defer rows.Close()
+	for rows.Next() {
+		var r rawRow
+		if err := rows.Scan(&r.id, &r.data); err != nil {
+			return nil, err
+		}
+		buf = append(buf, r)
+	}
+	return buf, rows.Err()
+}
+
+// decodeHistory decodes stored events; a row that does not decode gives decodeErr and
+// no events.
+func decodeHistory(instance string, exec uint64, rows []rawRow) (events []history.Event, decodeErr error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	events = make([]history.Event, 0, len(rows))
+	for _, r := range rows {
+		e, err := history.DecodeEvent([]byte(r.data))
+		if err != nil {
+			return nil, fmt.Errorf("history of %q execution %d, event %d: %w", instance, exec, r.id, err)
+		}
+		events = append(events, e)
+	}
+	return events, nil
 }
 
 // loadHistory reads an execution's events after a given id. A row that does not decode
 // gives decodeErr (and no events); err is a database failure.
 func loadHistory(ctx context.Context, tx *sql.Tx, instance string, exec, after uint64) (events []history.Event, decodeErr, err error) {
-	rows, err := tx.QueryContext(ctx, `SELECT event_id, data FROM history
-		WHERE instance_id = ? AND execution_id = ? AND event_id > ? ORDER BY event_id`,
-		instance, int64(exec), int64(after))
+	rows, err := readHistoryRows(ctx, tx, instance, exec, after, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var data string
-		if err := rows.Scan(&id, &data); err != nil {
-			return nil, nil, err
-		}
-		if decodeErr != nil {
-			continue
-		}
-		e, err := history.DecodeEvent([]byte(data))
-		if err != nil {
-			decodeErr = fmt.Errorf("history of %q execution %d, event %d: %w", instance, exec, id, err)
-			events = nil
-			continue
-		}
-		events = append(events, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
+	events, decodeErr = decodeHistory(instance, exec, rows)
 	return events, decodeErr, nil
 }
 
