@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 
 	"github.com/duroxide-go/duroxide/history"
 	"github.com/duroxide-go/duroxide/yield"
@@ -298,7 +300,12 @@ func (r *replayer) run() ReplayReport {
 	n := len(rec.steps)
 	if isReplayFailure(full) || (full.Outcome.IsTerminal() && n > 0 && !r.matches(n)) {
 		// Steps match up to some point and never after: find the first that does not.
+		// The engine's message names the step; checking that hint takes four replays,
+		// the binary search about two per halving.
 		lo, hi := 1, n+1
+		if k := stepHint(full); k >= 1 && k <= n && !r.matches(k) && (k == 1 || r.matches(k-1)) {
+			lo, hi = k, k
+		}
 		for lo < hi {
 			mid := (lo + hi) / 2
 			if r.matches(mid) {
@@ -375,6 +382,24 @@ func (r *replayer) endDivergence(step int, t *Event, full yield.TurnResult) *Div
 	d.Message = fmt.Sprintf("step %d (the end): history has %s, but the orchestration %s", step, describeEnd(*t), describeOutcome(full))
 	return d
 }
+
+// stepHint reads the step number from the engine's nondeterminism message, 0 if none.
+func stepHint(res yield.TurnResult) int {
+	if res.Error == nil {
+		return 0
+	}
+	m := stepPattern.FindStringSubmatch(res.Error.Message)
+	if m == nil {
+		return 0
+	}
+	k, err := strconv.Atoi(m[1])
+	if err != nil {
+		return 0
+	}
+	return k
+}
+
+var stepPattern = regexp.MustCompile(`\bstep (\d+)\b`)
 
 // decisions lists the code's new steps in a turn's delta, nil when it made none.
 func decisions(delta []Event) []Event {

@@ -535,3 +535,103 @@ func TestReplayErrors(t *testing.T) {
 		}
 	})
 }
+
+// loopOrch calls Double n times; at step diverge (1-based, 0 for never) it passes another input.
+func loopOrch(n, diverge int) yield.Orchestration {
+	return func(ctx *yield.Ctx, _ yield.Value) (any, error) {
+		sum := 0
+		for i := 1; i <= n; i++ {
+			arg := i
+			if i == diverge {
+				arg = -i
+			}
+			v, err := yield.Await[int](ctx, ctx.ScheduleActivity("Double", arg))
+			if err != nil {
+				return nil, err
+			}
+			sum += v
+		}
+		return sum, nil
+	}
+}
+
+// recordInMemory runs orch to its end with the pure engine, completing activities
+// (Double) and timers in process, and returns the recorded history.
+func recordInMemory(tb testing.TB, orch yield.Orchestration) []duroxide.Event {
+	tb.Helper()
+	const instance = "mem"
+	ex := yield.NewExecution(orch, yield.Options{InstanceID: instance})
+	defer ex.Close()
+	var h []duroxide.Event
+	msgs := []history.Message{{Kind: history.MsgStartOrchestration, Instance: instance, Name: "Loop", Version: "1.0.0"}}
+	now := int64(1_700_000_000_000)
+	for turn := 0; len(msgs) > 0 && turn < 100_000; turn++ {
+		res := ex.Turn(yield.TurnInput{Messages: msgs, NowMs: now})
+		h = append(h, res.Delta...)
+		if res.Outcome.IsTerminal() {
+			return h
+		}
+		msgs = nil
+		for _, a := range res.Activities {
+			var n int
+			if err := yield.RawValue(a.Input).Decode(&n); err != nil {
+				tb.Fatal(err)
+			}
+			out, _ := yield.ValueOf(2 * n)
+			msgs = append(msgs, history.Message{Kind: history.MsgActivityCompleted, Instance: instance, ExecutionID: a.ExecutionID, ID: a.ID, Result: out.Raw()})
+		}
+		for _, m := range res.Messages {
+			if m.Instance == instance && (m.Kind == history.MsgTimerFired || m.Kind == history.MsgContinue) {
+				msgs = append(msgs, m)
+			}
+		}
+		now++
+	}
+	tb.Fatal("the orchestration did not finish")
+	return nil
+}
+
+// A long history recorded without a store: the divergence search still names the exact step.
+func TestReplayLongHistory(t *testing.T) {
+	base := runtime.NumGoroutine()
+	h := recordInMemory(t, loopOrch(300, 0))
+	rep, err := duroxide.Replay(h, loopOrch(300, 0))
+	mustClean(t, rep, err)
+	if rep.Steps != 300 || string(rep.Output.Raw()) != fmt.Sprint(300*301) {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, step := range []int{1, 2, 150, 299, 300} {
+		rep, err := duroxide.Replay(h, loopOrch(300, step))
+		d := divergence(t, rep, err, step)
+		if string(d.Code.Input) != fmt.Sprint(-step) || string(d.Recorded.Input) != fmt.Sprint(step) {
+			t.Fatalf("divergence %+v", d)
+		}
+	}
+	// Fewer iterations: the code completes before the recorded step 201.
+	rep, err = duroxide.Replay(h, loopOrch(200, 0))
+	d := divergence(t, rep, err, 201)
+	if d.Code.Kind != history.OrchestrationCompleted {
+		t.Fatalf("divergence %+v", d)
+	}
+	waitGoroutines(t, base)
+}
+
+// BenchmarkReplay measures a clean replay of a 1,000-step history and the search for a
+// divergence at its step 900.
+func BenchmarkReplay(b *testing.B) {
+	h := recordInMemory(b, loopOrch(1000, 0))
+	b.Run("clean", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := duroxide.Replay(h, loopOrch(1000, 0)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("diverge-at-900", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := duroxide.Replay(h, loopOrch(1000, 900)); err == nil {
+				b.Fatal("clean")
+			}
+		}
+	})
+}
