@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,8 +27,12 @@ import (
 )
 
 var (
-	crashLong = flag.Bool("crash.long", false, "run the long crash harness (1,000 instances, 100 kills)")
-	crashSeed = flag.Uint64("crash.seed", 0, "seed of the kill schedule and event timing (0: from the clock; the seed is logged)")
+	crashLong      = flag.Bool("crash.long", false, "run the long crash harness (1,000 instances, 100 kills)")
+	crashInstances = flag.Int("crash.instances", 0, "override the number of root instances")
+	crashKills     = flag.Int("crash.kills", -1, "override the number of kills")
+	crashDir       = flag.String("crash.dir", "", "keep the database, marker file and worker log in this directory (SQLite) instead of a temporary one")
+	crashRace      = flag.Bool("crash.race", false, "build the worker with the race detector (several times slower)")
+	crashSeed      = flag.Uint64("crash.seed", 0, "seed of the kill schedule and event timing (0: from the clock; the seed is logged)")
 )
 
 // params size one harness run.
@@ -36,24 +41,49 @@ type params struct {
 	kills     int
 	// Each run of the worker lasts a random minRun to maxRun before its SIGKILL.
 	minRun, maxRun time.Duration
-	// earlyPercent of the runs are timed from the process start rather than from the
-	// moment the runtime runs, so that some kills land during start-up.
+	// earlyPercent of the runs last a random 0 to maxRun from the process start rather
+	// than minRun to maxRun from the moment the runtime runs, so that some kills land
+	// during start-up.
 	earlyPercent int
 	// finalWait bounds the last, uninterrupted run that finishes the work.
 	finalWait time.Duration
 }
 
 func harnessParams() params {
+	p := params{instances: 200, kills: 20, minRun: 50 * time.Millisecond, maxRun: 500 * time.Millisecond, earlyPercent: 15, finalWait: 3 * time.Minute}
 	if *crashLong {
-		return params{instances: 1000, kills: 100, minRun: 50 * time.Millisecond, maxRun: 500 * time.Millisecond, earlyPercent: 15, finalWait: 10 * time.Minute}
+		p.instances, p.kills, p.finalWait = 1000, 100, 10*time.Minute
 	}
-	return params{instances: 200, kills: 20, minRun: 50 * time.Millisecond, maxRun: 500 * time.Millisecond, earlyPercent: 15, finalWait: 3 * time.Minute}
+	if *crashInstances > 0 {
+		p.instances = *crashInstances
+	}
+	if *crashKills >= 0 {
+		p.kills = *crashKills
+	}
+	return p
+}
+
+// workDir is the directory of one harness run: -crash.dir/name when set, else a
+// temporary directory.
+func workDir(t *testing.T, name string) string {
+	if *crashDir == "" {
+		return t.TempDir()
+	}
+	dir := filepath.Join(*crashDir, name)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("keeping the run's files in %s", dir)
+	return dir
 }
 
 // TestCrashSQLite runs the harness on a SQLite file with the default durability
 // (WAL, synchronous=FULL).
 func TestCrashSQLite(t *testing.T) {
-	dir := t.TempDir()
+	dir := workDir(t, "sqlite")
 	db := filepath.Join(dir, "crash.db")
 	store, err := sqlitestore.Open(db)
 	if err != nil {
@@ -87,7 +117,7 @@ func TestCrashPostgres(t *testing.T) {
 		}
 		_ = store.Close()
 	})
-	runHarness(t, t.TempDir(), store, []string{"-store", "postgres", "-pg-url", url, "-schema", schema})
+	runHarness(t, workDir(t, "postgres"), store, []string{"-store", "postgres", "-pg-url", url, "-schema", schema})
 }
 
 // buildWorker builds the worker program into dir.
@@ -99,11 +129,15 @@ func buildWorker(t *testing.T, dir string) string {
 	}
 	bin := filepath.Join(dir, "crashworker")
 	start := time.Now()
-	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/duroxide-go/duroxide/internal/crashtest/worker")
+	args := []string{"build", "-o", bin}
+	if *crashRace {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command(goTool, append(args, "github.com/duroxide-go/duroxide/internal/crashtest/worker")...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build worker: %v\n%s", err, out)
 	}
-	t.Logf("worker built in %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("worker built in %v (race detector: %v)", time.Since(start).Round(time.Millisecond), *crashRace)
 	return bin
 }
 
@@ -249,6 +283,8 @@ type figures struct {
 	activities, executions, reExecuted int
 	maxExecutions                      int
 	eventsRaised, eventsRecorded       int
+	depths                             duroxide.QueueDepths
+	startups                           []time.Duration // process start to runtime running
 }
 
 func runHarness(t *testing.T, dir string, store history.Store, args []string) {
@@ -308,11 +344,12 @@ func runHarness(t *testing.T, dir string, store history.Store, args []string) {
 		w := h.start(seed + uint64(k))
 		// Most runs are killed a random time after the runtime started; some at a random
 		// moment of their start-up (opening the store, migrating, starting the runtime).
-		from := w.started
+		from, minRun := w.started, time.Duration(0)
 		if rnd.IntN(100) >= p.earlyPercent {
-			from = h.waitReady(w)
+			from, minRun = h.waitReady(w), p.minRun
+			fig.startups = append(fig.startups, from.Sub(w.started))
 		}
-		window := p.minRun + time.Duration(rnd.Int64N(int64(p.maxRun-p.minRun)+1))
+		window := minRun + time.Duration(rnd.Int64N(int64(p.maxRun-minRun)+1))
 		at := time.Duration(rnd.Int64N(int64(window) + 1))
 		sleepUntil(from.Add(at))
 		if k < raiseBy {
@@ -339,12 +376,19 @@ func runHarness(t *testing.T, dir string, store history.Store, args []string) {
 	fig.eventsRaised = p.instances - (p.instances+3)/4
 	t.Logf("figures: %d kills (%d before the worker was ready) in %v; final run %v; total %v",
 		fig.kills, fig.killsBeforeReady, fig.killPhase.Round(time.Millisecond), fig.finalPhase.Round(time.Millisecond), fig.total.Round(time.Millisecond))
+	if len(fig.startups) > 0 {
+		slices.Sort(fig.startups)
+		t.Logf("figures: worker start-up (process start to runtime running): median %v, max %v",
+			fig.startups[len(fig.startups)/2].Round(time.Millisecond), fig.startups[len(fig.startups)-1].Round(time.Millisecond))
+	}
 	t.Logf("figures: %d orchestration instances completed (%d roots x 2 executions), %.1f instances/s over the total",
 		fig.orchestrations, p.instances, float64(fig.orchestrations)/fig.total.Seconds())
 	t.Logf("figures: %d activities scheduled, %d executions, %d re-executions (%.1f%%), at most %d runs of one activity",
 		fig.activities, fig.executions, fig.reExecuted, 100*float64(fig.reExecuted)/float64(max(1, fig.activities)), fig.maxExecutions)
 	t.Logf("figures: %d events raised by the harness, %d raised by orchestrations; %d %q events recorded in histories",
 		fig.eventsRaised, (p.instances+3)/4, fig.eventsRecorded, EventName)
+	t.Logf("figures: queues at the end: %d orchestrator messages, %d timers pending, %d activities",
+		fig.depths.OrchestratorQueue, fig.depths.TimerQueue, fig.depths.WorkerQueue)
 }
 
 func sleepUntil(t time.Time) {

@@ -119,6 +119,16 @@ func verify(t *testing.T, ctx context.Context, client *duroxide.Client, n int, m
 	}
 	fig.activities = len(scheduled)
 
+	// Nothing left for workers: every scheduled activity completed and was removed.
+	depths, err := client.GetQueueDepths(ctx)
+	if err != nil {
+		t.Fatalf("queue depths: %v", err)
+	}
+	fig.depths = depths
+	if depths.WorkerQueue != 0 {
+		report("worker queue holds %d activities after every instance completed", depths.WorkerQueue)
+	}
+
 	slices.Sort(problems)
 	for i, p := range problems {
 		if i == 50 {

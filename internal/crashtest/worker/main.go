@@ -49,7 +49,7 @@ func main() {
 	flag.StringVar(&c.markers, "markers", "", "file that records every activity execution (required)")
 	flag.Uint64Var(&c.seed, "seed", 1, "seed of the activities' random delays")
 	flag.DurationVar(&c.jitter, "jitter", 20*time.Millisecond, "activities sleep a random 0 to this long")
-	flag.IntVar(&c.concurrency, "concurrency", 4, "orchestration and worker concurrency")
+	flag.IntVar(&c.concurrency, "concurrency", 8, "orchestration and worker concurrency")
 	flag.IntVar(&c.maxDelivery, "max-delivery", 0, "RuntimeOptions.MaxDeliveryAttempts (0: the default)")
 	flag.Parse()
 	if err := run(c); err != nil {
