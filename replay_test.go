@@ -1,6 +1,7 @@
 package duroxide_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -298,6 +299,19 @@ func TestReplayClean(t *testing.T) {
 			if rep.Outcome != yield.OutcomeCancelled || rep.Steps != 2 {
 				t.Fatalf("report %+v", rep)
 			}
+		})
+		t.Run("golden file", func(t *testing.T) {
+			// A history saved as JSON (a golden file in a user's tests) replays the same.
+			raw, err := json.Marshal(r.rich)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back []duroxide.Event
+			if err := json.Unmarshal(raw, &back); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := duroxide.Replay(back, rich)
+			mustClean(t, rep, err)
 		})
 		t.Run("instance", func(t *testing.T) {
 			rep, err := r.e.client.ReplayInstance(r.e.ctx, "steps", 0, stepsOrch(0, "A", "B", "T"))
