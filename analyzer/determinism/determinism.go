@@ -357,6 +357,10 @@ func classify(fn *types.Func) (rule, msg string) {
 			return "", "" // a generator with a fixed seed is deterministic; its seed is checked
 		}
 		return "random", display + " gives other values on replay: use ctx.NewGUID(), or draw random numbers in an activity"
+	case "github.com/google/uuid":
+		if !method && strings.HasPrefix(name, "New") && name != "NewHash" && name != "NewMD5" && name != "NewSHA1" {
+			return "random", display + " gives another id on replay: use ctx.NewGUID()"
+		}
 	case "crypto/rand":
 		return "random", display + " gives other values on replay: use ctx.NewGUID(), or draw random bytes in an activity"
 	case "fmt":
