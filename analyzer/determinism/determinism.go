@@ -45,11 +45,11 @@ var Analyzer = &analysis.Analyzer{
 
 Orchestrations are replayed from their history and must make the same decisions every
 time. Inside functions registered as orchestrations, or taking a *yield.Ctx, this check
-reports time.Now/Since/Until, time.Sleep, timers and tickers, math/rand and crypto/rand,
-calls into os, net, net/http, io/ioutil and io, go statements, select statements, channel
-sends and receives, ranging over maps and channels, and printing (fmt.Print*, log.Print*,
-log/slog, fmt.Fprint* to os.Stdout or os.Stderr), with the deterministic alternative.
-Silence one line with a //duroxide:nondeterministic-ok comment.`,
+reports time.Now/Since/Until, time.Sleep, timers and tickers, math/rand, crypto/rand and
+random UUIDs, calls into os, net, net/http, io/ioutil and io, go statements, select
+statements, channel sends and receives, ranging over maps and channels, and printing
+(fmt.Print*, log.Print*, log/slog, fmt.Fprint* to os.Stdout or os.Stderr), with the
+deterministic alternative. Silence one line with a //duroxide:nondeterministic-ok comment.`,
 	URL: "https://github.com/duroxide-go/duroxide/blob/main/docs/tools.md#determinism-analyzer",
 	Run: run,
 }
