@@ -3,7 +3,8 @@
 // activity names, the same steps, inputs and assertions. It is the proof that Python
 // workflows port to Go line by line, and the project's regression net.
 //
-// Every scenario runs through eachStore: on in-memory SQLite, and on PostgreSQL (a fresh
+// Every scenario runs through eachStore: on in-memory SQLite twice, with the instance
+// cache and without it (every turn replays the history), and on PostgreSQL (a fresh
 // schema per test) when DATABASE_URL is set, whichever backend the Python test used; the
 // eight tests that use no store run once. The harness (harness_test.go) makes runtimes
 // with the Python suite's 50 ms polling, shuts them down at the end and checks that no

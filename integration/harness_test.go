@@ -23,10 +23,12 @@ import (
 	"github.com/duroxide-go/duroxide/yield"
 )
 
-// stores lists the stores every scenario runs on: in-memory SQLite always, PostgreSQL
-// too when DATABASE_URL names a server (CI sets it).
+// stores lists the stores every scenario runs on: in-memory SQLite always, once with the
+// instance cache and once without it ("sqlite-replay": every turn replays the history,
+// which catches replay bugs the cache hides), and PostgreSQL too when DATABASE_URL names
+// a server (CI sets it).
 var stores = func() []string {
-	kinds := []string{"sqlite"}
+	kinds := []string{"sqlite", "sqlite-replay"}
 	if os.Getenv("DATABASE_URL") != "" {
 		kinds = append(kinds, "postgres")
 	}
@@ -75,7 +77,7 @@ func eachStore(t *testing.T, body func(t *testing.T, s *scenario)) {
 func openStore(t *testing.T, kind string) history.Store {
 	t.Helper()
 	switch kind {
-	case "sqlite":
+	case "sqlite", "sqlite-replay":
 		s, err := sqlitestore.InMemory()
 		if err != nil {
 			t.Fatalf("open sqlite: %v", err)
@@ -128,6 +130,9 @@ func (s *scenario) runtime(opts duroxide.RuntimeOptions) *duroxide.Runtime {
 	s.t.Helper()
 	if opts.DispatcherPollInterval == 0 {
 		opts.DispatcherPollInterval = pollInterval
+	}
+	if s.kind == "sqlite-replay" && opts.InstanceCacheSize == 0 {
+		opts.InstanceCacheSize = -1
 	}
 	if opts.Logger == nil {
 		l := zerolog.New(zerolog.NewTestWriter(s.t)).Level(zerolog.WarnLevel)
