@@ -282,6 +282,7 @@ type figures struct {
 	orchestrations                     int
 	activities, executions, reExecuted int
 	maxExecutions                      int
+	reExecutedSameProcess              int // runs again in a process that had run it
 	eventsRaised, eventsRecorded       int
 	depths                             duroxide.QueueDepths
 	startups                           []time.Duration // process start to runtime running
@@ -383,8 +384,8 @@ func runHarness(t *testing.T, dir string, store history.Store, args []string) {
 	}
 	t.Logf("figures: %d orchestration instances completed (%d roots x 2 executions), %.1f instances/s over the total",
 		fig.orchestrations, p.instances, float64(fig.orchestrations)/fig.total.Seconds())
-	t.Logf("figures: %d activities scheduled, %d executions, %d re-executions (%.1f%%), at most %d runs of one activity",
-		fig.activities, fig.executions, fig.reExecuted, 100*float64(fig.reExecuted)/float64(max(1, fig.activities)), fig.maxExecutions)
+	t.Logf("figures: %d activities scheduled, %d executions, %d re-executions (%.1f%%; %d in a process that had already run it), at most %d runs of one activity",
+		fig.activities, fig.executions, fig.reExecuted, 100*float64(fig.reExecuted)/float64(max(1, fig.activities)), fig.reExecutedSameProcess, fig.maxExecutions)
 	t.Logf("figures: %d events raised by the harness, %d raised by orchestrations; %d %q events recorded in histories",
 		fig.eventsRaised, (p.instances+3)/4, fig.eventsRecorded, EventName)
 	t.Logf("figures: queues at the end: %d orchestrator messages, %d timers pending, %d activities",

@@ -104,16 +104,19 @@ func verify(t *testing.T, ctx context.Context, client *duroxide.Client, n int, m
 		t.Fatalf("read markers: %v", err)
 	}
 	runs := ParseMarkers(string(content))
-	for key, count := range runs {
+	for key, pids := range runs {
+		count := len(pids)
 		if !scheduled[key] {
 			report("activity %s ran %d times but no history schedules it", key, count)
 		}
 		fig.executions += count
 		fig.reExecuted += count - 1
 		fig.maxExecutions = max(fig.maxExecutions, count)
+		slices.Sort(pids)
+		fig.reExecutedSameProcess += count - len(slices.Compact(pids))
 	}
 	for key := range scheduled {
-		if runs[key] == 0 {
+		if len(runs[key]) == 0 {
 			report("activity %s completed in history but never ran", key)
 		}
 	}
@@ -285,6 +288,14 @@ func checkHistory(id string, execution uint64, events []history.Event, scheduled
 	}
 	if err := replay(id, fn, events); err != nil {
 		report("%s: replay: %v", where, err)
+	}
+	// The same with the library's replay checker.
+	rep, err := duroxide.Replay(events, fn)
+	switch {
+	case err != nil:
+		report("%s: duroxide.Replay: %v", where, err)
+	case !rep.Clean || !rep.Finished || rep.Steps == 0:
+		report("%s: duroxide.Replay: clean %v, finished %v, %d steps", where, rep.Clean, rep.Finished, rep.Steps)
 	}
 }
 

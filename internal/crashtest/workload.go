@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -99,25 +100,34 @@ func MarkerKey(instance string, execution, activityID uint64, name string) strin
 }
 
 func (m *Markers) mark(a *duroxide.ActivityContext) error {
-	line := "executed " + MarkerKey(a.InstanceID(), a.ExecutionID(), a.ActivityID(), a.ActivityName()) + "\n"
+	line := fmt.Sprintf("executed %s pid=%d\n", MarkerKey(a.InstanceID(), a.ExecutionID(), a.ActivityID(), a.ActivityName()), os.Getpid())
 	if _, err := m.f.WriteString(line); err != nil {
 		return fmt.Errorf("crashtest: write marker: %w", err)
 	}
 	return nil
 }
 
-// ParseMarkers counts the executions per MarkerKey in the content of a marker file.
-// A torn last line (a process killed in the middle of a write) is ignored.
-func ParseMarkers(content string) map[string]int {
-	counts := make(map[string]int)
+// ParseMarkers reads the content of a marker file: for each MarkerKey, the process ids
+// of its executions, in order. A torn last line (a process killed in the middle of a
+// write) is ignored.
+func ParseMarkers(content string) map[string][]int {
+	runs := make(map[string][]int)
 	for line := range strings.Lines(content) {
-		key, ok := strings.CutPrefix(line, "executed ")
-		if !ok || !strings.HasSuffix(key, "\n") {
+		rest, ok := strings.CutPrefix(line, "executed ")
+		if !ok || !strings.HasSuffix(rest, "\n") {
 			continue
 		}
-		counts[strings.TrimSuffix(key, "\n")]++
+		key, pidText, ok := strings.Cut(strings.TrimSuffix(rest, "\n"), " pid=")
+		if !ok {
+			continue
+		}
+		pid, err := strconv.Atoi(pidText)
+		if err != nil {
+			continue
+		}
+		runs[key] = append(runs[key], pid)
 	}
-	return counts
+	return runs
 }
 
 // Jitter makes activities take a random 0 to max time, so that kills often land while

@@ -3,12 +3,13 @@ package crashtest
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/duroxide-go/duroxide"
 	"github.com/duroxide-go/duroxide/history"
@@ -151,21 +152,15 @@ func TestWorkloadInProcess(t *testing.T) {
 	}
 }
 
-// TestParseMarkers: lines count per key; a torn last line is ignored.
+// TestParseMarkers: the process ids of each key's runs, in order; a torn last line is
+// ignored.
 func TestParseMarkers(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "m")
 	k1 := MarkerKey("a", 1, 2, AddActivity)
 	k2 := MarkerKey("b", 2, 5, MulActivity)
-	content := "executed " + k1 + "\nexecuted " + k2 + "\nexecuted " + k1 + "\nexecuted b|2|"
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := ParseMarkers(string(b))
-	if len(got) != 2 || got[k1] != 2 || got[k2] != 1 {
-		t.Errorf("ParseMarkers = %v, want %s:2 %s:1", got, k1, k2)
+	content := "executed " + k1 + " pid=10\nexecuted " + k2 + " pid=10\nexecuted " + k1 + " pid=11\nexecuted b|2|5|Cra"
+	got := ParseMarkers(content)
+	want := map[string][]int{k1: {10, 11}, k2: {10}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ParseMarkers (-want +got):\n%s", diff)
 	}
 }
