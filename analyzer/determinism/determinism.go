@@ -238,7 +238,11 @@ func (c *checker) check(body *ast.BlockStmt, owner ast.Node, helper string) {
 }
 
 func (c *checker) checkRange(n *ast.RangeStmt, helper string) {
-	switch c.pass.TypesInfo.TypeOf(n.X).Underlying().(type) {
+	t := c.pass.TypesInfo.TypeOf(n.X)
+	if t == nil {
+		return
+	}
+	switch t.Underlying().(type) {
 	case *types.Map:
 		c.report(n.X.Pos(), n.X.End(), "map-range", helper,
 			"ranging over a map visits keys in random order, so a replay may decide in another order: range over sorted keys (slices.Sorted(maps.Keys(m)))")
