@@ -44,7 +44,14 @@ func stepsOrch(bonus int, steps ...string) yield.Orchestration {
 }
 
 // rich uses most kinds of step, so that its clean replay covers them.
-func rich(ctx *yield.Ctx, _ yield.Value) (any, error) {
+var rich = richWith(2)
+
+// richWith builds rich with the given number of attempts for its failing activity.
+func richWith(attempts int) yield.Orchestration {
+	return func(ctx *yield.Ctx, in yield.Value) (any, error) { return richBody(ctx, attempts) }
+}
+
+func richBody(ctx *yield.Ctx, attempts int) (any, error) {
 	now, err := yield.Now(ctx)
 	if err != nil {
 		return nil, err
@@ -67,7 +74,16 @@ func rich(ctx *yield.Ctx, _ yield.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"now": now.UnixMilli(), "guid": guid, "all": []any{rs[0].Value, rs[1].Value}, "child": child, "race": idx}, nil
+	// A retry policy runs as a block: attempts, back-off timers, and the final failure.
+	_, retryErr := ctx.Yield(ctx.ScheduleActivityWithRetry("Fail", nil, yield.RetryPolicy{MaxAttempts: attempts, BaseDelay: time.Millisecond}))
+	if retryErr == nil {
+		return nil, errors.New("Fail succeeded")
+	}
+	return map[string]any{"now": now.UnixMilli(), "guid": guid, "all": []any{rs[0].Value, rs[1].Value}, "child": child, "race": idx, "retry": retryErr.Error()}, nil
+}
+
+func replayChild(ctx *yield.Ctx, in yield.Value) (any, error) {
+	return ctx.Yield(ctx.ScheduleActivity("Double", in))
 }
 
 // waiter waits for an event between two activities; body changes what it does after A.
@@ -148,11 +164,12 @@ func record(t *testing.T, e *env) *recorded {
 		}
 		return 2 * n, nil
 	})
+	e.activity("Fail", func(*duroxide.ActivityContext, yield.Value) (any, error) {
+		return nil, errors.New("always")
+	})
 	e.orchestration("Steps", stepsOrch(0, "A", "B", "T"))
 	e.orchestration("Rich", rich)
-	e.orchestration("ReplayChild", func(ctx *yield.Ctx, in yield.Value) (any, error) {
-		return ctx.Yield(ctx.ScheduleActivity("Double", in))
-	})
+	e.orchestration("ReplayChild", replayChild)
 	e.orchestration("Waiter", waiter(waitGo))
 	e.orchestration("KVChain", kvChain)
 	e.orchestration("Failing", failing("boom"))
@@ -284,6 +301,38 @@ func TestReplayClean(t *testing.T) {
 			}
 			if rep.Outcome != yield.OutcomeCompleted {
 				t.Fatalf("outcome %s", rep.Outcome)
+			}
+			failures := 0
+			for _, e := range r.rich {
+				if e.Kind == history.ActivityFailed {
+					failures++
+				}
+			}
+			if failures != 2 {
+				t.Fatalf("history has %d failed attempts, want 2", failures)
+			}
+			// The child's own history, with its parent link, replays too.
+			i := slices.IndexFunc(r.rich, func(e duroxide.Event) bool { return e.Kind == history.SubOrchestrationScheduled })
+			rep, err = r.e.client.ReplayInstance(r.e.ctx, r.rich[i].Instance, 0, replayChild)
+			mustClean(t, rep, err)
+			if rep.Name != "ReplayChild" || string(rep.Output.Raw()) != "10" {
+				t.Fatalf("child report %+v", rep)
+			}
+		})
+		t.Run("retry policy changed", func(t *testing.T) {
+			// A third attempt where the history gave up after two.
+			// Steps: UtcNow, NewGUID, custom status, KV, two activities, child, wait, timer,
+			// the wait's cancel, attempt, back-off timer, attempt: 13.
+			rep, err := duroxide.Replay(r.rich, richWith(3))
+			d := divergence(t, rep, err, 14)
+			if d.Recorded.Kind != history.OrchestrationCompleted || d.Code == nil || d.Code.Kind != history.TimerCreated {
+				t.Fatalf("divergence %+v", d)
+			}
+			// One attempt fewer: the code gives up where the history retried.
+			rep, err = duroxide.Replay(r.rich, richWith(1))
+			d = divergence(t, rep, err, 12)
+			if d.Recorded.Kind != history.TimerCreated {
+				t.Fatalf("divergence %+v", d)
 			}
 		})
 		t.Run("failed", func(t *testing.T) {
