@@ -1,7 +1,7 @@
 // Command duroxide-vet checks duroxide orchestrations for nondeterministic code. It is a
 // go vet tool:
 //
-//	go install github.com/duroxide-go/duroxide/analyzer/cmd/duroxide-vet@latest
+//	cd analyzer && go install ./cmd/duroxide-vet   # from a checkout of duroxide
 //	go vet -vettool=$(which duroxide-vet) ./...
 //
 // See package github.com/duroxide-go/duroxide/analyzer/determinism for the rules.
