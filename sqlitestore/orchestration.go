@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/duroxide-go/duroxide/history"
@@ -28,15 +29,8 @@ func (s *Store) FetchOrchestration(ctx context.Context, req history.FetchOrchest
 	var msgs, events []rawRow
 	err := s.write(ctx, "FetchOrchestration", func(tx *sql.Tx, now int64) error {
 		lease = nil
-		var instance string
-		err := tx.QueryRowContext(ctx, `SELECT q.instance_id FROM orchestrator_queue q
-			WHERE q.visible_at <= ?1 AND NOT EXISTS (
-				SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > ?1)
-			ORDER BY q.id LIMIT 1`, now).Scan(&instance)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
+		instance, found, err := nextOrchestrationInstance(ctx, tx, now)
+		if err != nil || !found {
 			return err
 		}
 		token := newToken()
@@ -51,10 +45,15 @@ func (s *Store) FetchOrchestration(ctx context.Context, req history.FetchOrchest
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err // cannot happen under BEGIN IMMEDIATE; no work then
 		}
-		// Tag the batch and read it in one statement; rows are decoded after the
-		// transaction, so that the writer is not held while JSON is parsed.
-		rows, err := tx.QueryContext(ctx, `UPDATE orchestrator_queue SET lock_token = ?, attempt_count = attempt_count + 1
-			WHERE instance_id = ? AND visible_at <= ? RETURNING id, message, attempt_count`, token, instance, now)
+		// Tag the batch, then read it; rows are decoded after the transaction, so that the
+		// writer is not held while JSON is parsed. (One UPDATE ... RETURNING statement
+		// measured several times slower through the driver than these two.)
+		if _, err := tx.ExecContext(ctx, `UPDATE orchestrator_queue SET lock_token = ?, attempt_count = attempt_count + 1
+			WHERE instance_id = ? AND visible_at <= ?`, token, instance, now); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, message, attempt_count FROM orchestrator_queue
+			WHERE lock_token = ? ORDER BY id`, token)
 		if err != nil {
 			return err
 		}
@@ -133,6 +132,38 @@ func (s *Store) FetchOrchestration(ctx context.Context, req history.FetchOrchest
 		lease.History, lease.HistoryErr = nil, badMessage
 	}
 	return lease, nil
+}
+
+// queueHead is how many of the oldest orchestrator messages a fetch looks at before it
+// searches the whole queue.
+const queueHead = 64
+
+// nextOrchestrationInstance finds the instance owning the oldest visible message whose
+// instance is not locked. The oldest messages are looked at first, in id order, which
+// costs a few rows when the head of the queue is fetchable (the usual case, also with a
+// deep backlog); only when it is not (timers not yet due, locked instances) does it search
+// every visible message, which sorts them.
+func nextOrchestrationInstance(ctx context.Context, tx *sql.Tx, now int64) (instance string, found bool, err error) {
+	for _, q := range []string{
+		`SELECT q.instance_id FROM (SELECT id, instance_id, visible_at FROM orchestrator_queue ORDER BY id LIMIT ` +
+			strconv.Itoa(queueHead) + `) q
+			WHERE q.visible_at <= ?1 AND NOT EXISTS (
+				SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > ?1)
+			ORDER BY q.id LIMIT 1`,
+		`SELECT q.instance_id FROM orchestrator_queue q
+			WHERE q.visible_at <= ?1 AND NOT EXISTS (
+				SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > ?1)
+			ORDER BY q.id LIMIT 1`,
+	} {
+		err := tx.QueryRowContext(ctx, q, now).Scan(&instance)
+		switch {
+		case err == nil:
+			return instance, true, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return "", false, err
+		}
+	}
+	return "", false, nil
 }
 
 // rawRow is a queue message or history event as stored, with its id.
