@@ -1,6 +1,7 @@
 package duroxide_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/duroxide-go/duroxide"
 	"github.com/duroxide-go/duroxide/history"
+	"github.com/duroxide-go/duroxide/sqlitestore"
 	"github.com/duroxide-go/duroxide/yield"
 )
 
@@ -697,4 +701,60 @@ func BenchmarkReplay(b *testing.B) {
 			}
 		}
 	})
+}
+
+// Replay checks a code change against a history recorded by the old code.
+func ExampleReplay() {
+	ctx := context.Background()
+	store, err := sqlitestore.InMemory()
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+	quiet := zerolog.Nop()
+	rt, err := duroxide.NewRuntime(store, duroxide.RuntimeOptions{Logger: &quiet})
+	if err != nil {
+		panic(err)
+	}
+	_ = rt.RegisterActivity("Reserve", func(*duroxide.ActivityContext, yield.Value) (any, error) { return "reserved", nil })
+	_ = rt.RegisterActivity("Charge", func(*duroxide.ActivityContext, yield.Value) (any, error) { return "charged", nil })
+	oldFlow := func(ctx *yield.Ctx, in yield.Value) (any, error) {
+		if _, err := ctx.Yield(ctx.ScheduleActivity("Reserve", in)); err != nil {
+			return nil, err
+		}
+		return ctx.Yield(ctx.ScheduleActivity("Charge", in))
+	}
+	_ = rt.RegisterOrchestration("Order", oldFlow)
+	if err := rt.Start(ctx); err != nil {
+		panic(err)
+	}
+	defer rt.Shutdown(5 * time.Second)
+
+	client := duroxide.NewClient(store)
+	_ = client.StartOrchestration(ctx, "order-1", "Order", "book")
+	if _, err := client.WaitForOrchestration(ctx, "order-1", 30*time.Second); err != nil {
+		panic(err)
+	}
+	events, err := client.ReadExecutionHistory(ctx, "order-1", 0)
+	if err != nil {
+		panic(err)
+	}
+
+	rep, err := duroxide.Replay(events, oldFlow)
+	fmt.Println("same code:", rep.Clean, err)
+
+	// The new code charges before it reserves.
+	newFlow := func(ctx *yield.Ctx, in yield.Value) (any, error) {
+		if _, err := ctx.Yield(ctx.ScheduleActivity("Charge", in)); err != nil {
+			return nil, err
+		}
+		return ctx.Yield(ctx.ScheduleActivity("Reserve", in))
+	}
+	rep, err = duroxide.Replay(events, newFlow)
+	fmt.Println("new code:", rep.Clean, errors.Is(err, duroxide.ErrNondeterminism))
+	fmt.Println(rep.Divergence.Message)
+	// Output:
+	// same code: true <nil>
+	// new code: false true
+	// step 1: orchestration scheduled ActivityScheduled(name="Charge", input="book"), history has ActivityScheduled(name="Reserve", input="book") at event 2
 }
