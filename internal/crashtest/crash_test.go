@@ -30,6 +30,7 @@ var (
 	crashLong      = flag.Bool("crash.long", false, "run the long crash harness (1,000 instances, 100 kills)")
 	crashInstances = flag.Int("crash.instances", 0, "override the number of root instances")
 	crashKills     = flag.Int("crash.kills", -1, "override the number of kills")
+	crashWorkers   = flag.Int("crash.workers", 0, "run this many worker processes at once (default 1), killing one at a time")
 	crashDir       = flag.String("crash.dir", "", "keep the database, marker file and worker log in this directory (SQLite) instead of a temporary one")
 	crashRace      = flag.Bool("crash.race", false, "build the worker with the race detector (several times slower)")
 	crashSeed      = flag.Uint64("crash.seed", 0, "seed of the kill schedule and event timing (0: from the clock; the seed is logged)")
@@ -45,12 +46,14 @@ type params struct {
 	// than minRun to maxRun from the moment the runtime runs, so that some kills land
 	// during start-up.
 	earlyPercent int
+	// workers run at once (each kill takes one, the next round starts a new one).
+	workers int
 	// finalWait bounds the last, uninterrupted run that finishes the work.
 	finalWait time.Duration
 }
 
 func harnessParams() params {
-	p := params{instances: 200, kills: 20, minRun: 50 * time.Millisecond, maxRun: 500 * time.Millisecond, earlyPercent: 15, finalWait: 3 * time.Minute}
+	p := params{instances: 200, kills: 20, minRun: 50 * time.Millisecond, maxRun: 500 * time.Millisecond, earlyPercent: 15, workers: 1, finalWait: 3 * time.Minute}
 	if *crashLong {
 		p.instances, p.kills, p.finalWait = 1000, 100, 10*time.Minute
 	}
@@ -59,6 +62,9 @@ func harnessParams() params {
 	}
 	if *crashKills >= 0 {
 		p.kills = *crashKills
+	}
+	if *crashWorkers > 0 {
+		p.workers = *crashWorkers
 	}
 	return p
 }
@@ -192,6 +198,7 @@ type harness struct {
 	markers string
 	stderr  *os.File
 	runs    int
+	live    map[*worker]bool // started, not yet seen exiting
 }
 
 func (h *harness) start(seed uint64) *worker {
@@ -207,6 +214,7 @@ func (h *harness) start(seed uint64) *worker {
 		h.t.Fatalf("start worker: %v", err)
 	}
 	w.started = time.Now()
+	h.live[w] = true
 	go func() {
 		w.waitErr = cmd.Wait()
 		close(w.exited)
@@ -242,6 +250,7 @@ func (h *harness) kill(w *worker) (wasReady bool) {
 		h.t.Fatalf("SIGKILL worker: %v", err)
 	}
 	<-w.exited
+	delete(h.live, w)
 	return wasReady
 }
 
@@ -251,6 +260,7 @@ func (h *harness) stop(w *worker) {
 	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		h.t.Errorf("SIGTERM worker: %v", err)
 	}
+	defer delete(h.live, w)
 	select {
 	case <-w.exited:
 		if w.waitErr != nil {
@@ -294,8 +304,8 @@ func runHarness(t *testing.T, dir string, store history.Store, args []string) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	t.Logf("seed %d (rerun with -crash.seed=%d); %d instances, %d kills, runs of %v to %v (%d%% timed from the process start, the others from the runtime start)",
-		seed, seed, p.instances, p.kills, p.minRun, p.maxRun, p.earlyPercent)
+	t.Logf("seed %d (rerun with -crash.seed=%d); %d instances, %d kills, runs of %v to %v (%d%% timed from the process start, the others from the runtime start), %d worker process(es) at once",
+		seed, seed, p.instances, p.kills, p.minRun, p.maxRun, p.earlyPercent, p.workers)
 	rnd := mrand.New(mrand.NewPCG(seed, 0x5eed))
 
 	stderr, err := os.Create(filepath.Join(dir, "worker.stderr"))
@@ -303,8 +313,15 @@ func runHarness(t *testing.T, dir string, store history.Store, args []string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = stderr.Close() })
-	h := &harness{t: t, bin: buildWorker(t, dir), args: args, markers: filepath.Join(dir, "markers"), stderr: stderr}
+	h := &harness{t: t, bin: buildWorker(t, dir), args: args, markers: filepath.Join(dir, "markers"), stderr: stderr,
+		live: make(map[*worker]bool)}
 	t.Cleanup(func() {
+		// A run that failed half-way leaves workers running: kill them before the store
+		// goes away.
+		for w := range h.live {
+			_ = w.cmd.Process.Kill()
+			<-w.exited
+		}
 		if t.Failed() {
 			t.Logf("worker stderr (tail):\n%s", h.stderrTail())
 		}
@@ -341,14 +358,24 @@ func runHarness(t *testing.T, dir string, store history.Store, args []string) {
 
 	var fig figures
 	t0 := time.Now()
+	var live []*worker
 	for k := range p.kills {
-		w := h.start(seed + uint64(k))
+		for len(live) < p.workers {
+			live = append(live, h.start(seed+uint64(h.runs)))
+		}
+		victim := rnd.IntN(len(live))
+		w := live[victim]
 		// Most runs are killed a random time after the runtime started; some at a random
 		// moment of their start-up (opening the store, migrating, starting the runtime).
-		from, minRun := w.started, time.Duration(0)
-		if rnd.IntN(100) >= p.earlyPercent {
-			from, minRun = h.waitReady(w), p.minRun
-			fig.startups = append(fig.startups, from.Sub(w.started))
+		// A worker that survived an earlier round is killed a random time from now.
+		from, minRun := time.Now(), p.minRun
+		if !w.ready.isReady() {
+			if rnd.IntN(100) < p.earlyPercent {
+				from, minRun = w.started, 0
+			} else {
+				from = h.waitReady(w)
+				fig.startups = append(fig.startups, from.Sub(w.started))
+			}
 		}
 		window := minRun + time.Duration(rnd.Int64N(int64(p.maxRun-minRun)+1))
 		at := time.Duration(rnd.Int64N(int64(window) + 1))
@@ -361,17 +388,22 @@ func runHarness(t *testing.T, dir string, store history.Store, args []string) {
 			fig.killsBeforeReady++
 		}
 		fig.kills++
+		live = slices.Delete(live, victim, victim+1)
 	}
 	raise(len(toRaise))
 	fig.killPhase = time.Since(t0)
 
 	// The last run: uninterrupted until every instance has finished.
 	t1 := time.Now()
-	w := h.start(seed + uint64(p.kills))
+	for len(live) < p.workers {
+		live = append(live, h.start(seed+uint64(h.runs)))
+	}
 	waitAll(t, ctx, client, rootsAndRaisers(p.instances), p.finalWait)
 	fig.finalPhase = time.Since(t1)
 	fig.total = time.Since(t0)
-	h.stop(w)
+	for _, w := range live {
+		h.stop(w)
+	}
 
 	verify(t, ctx, client, p.instances, h.markers, &fig)
 	fig.eventsRaised = p.instances - (p.instances+3)/4
