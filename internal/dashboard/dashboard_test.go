@@ -148,7 +148,7 @@ func TestInstancePage(t *testing.T) {
 			`id="instance-status">Completed<`,
 			"OrderFlow", "1.0.0",
 			`id="custom-status">done <span class="muted">(version 3)</span>`,
-			"&#34;amount&#34;: 40", // the input, indented
+			"&#34;amount&#34;: 40",                                 // the input, indented
 			"&#34;charged&#34;: 40", "&#34;by&#34;: &#34;ops&#34;", // the output, indented
 			"<th>stage</th><td><code>charge</code></td>", // KV
 			`class="exec active"`,                        // the execution list
