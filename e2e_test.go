@@ -548,10 +548,23 @@ func TestE2EKVAndGuidAndNow(t *testing.T) {
 			if err != nil {
 				return nil, err
 			}
-			return map[string]any{"guid_len": len(g.String()), "recent": time.Since(now) < time.Minute, "self": other}, nil
+			return map[string]any{"guid_len": len(g.String()), "now_ms": now.UnixMilli(), "self": other}, nil
 		})
 		e.start()
-		completed(t, e.run("kv-1", "KV", nil), `{"guid_len":36,"recent":true,"self":"hi"}`)
+		before := time.Now().UnixMilli()
+		res := e.run("kv-1", "KV", nil)
+		var out struct {
+			GUIDLen int    `json:"guid_len"`
+			NowMs   int64  `json:"now_ms"`
+			Self    string `json:"self"`
+		}
+		if err := res.Output.Decode(&out); err != nil || res.Status != duroxide.StatusCompleted {
+			t.Fatalf("result %s %s: %v", res.Status, res.Output.Raw(), err)
+		}
+		// The recorded time is the time of the turn: between the start and now.
+		if out.GUIDLen != 36 || out.Self != "hi" || out.NowMs < before || out.NowMs > time.Now().UnixMilli() {
+			t.Fatalf("output %+v (started at %d)", out, before)
+		}
 		v, ok, err := e.client.GetKVValue(e.ctx, "kv-1", "greeting")
 		if err != nil || !ok || v != "hi" {
 			t.Fatalf("GetKVValue: %q %v %v", v, ok, err)
