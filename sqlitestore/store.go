@@ -5,7 +5,10 @@
 // Durability and concurrency: file databases run in WAL mode with synchronous=FULL by
 // default, so no committed turn is lost on power failure; WithSynchronousNormal trades
 // that for speed (a process crash loses nothing, a power failure may lose the last
-// commits). Every write is one BEGIN IMMEDIATE transaction on a single writer
+// commits). Writes that only take, extend or count locks (fetches, renewals) are not
+// synced on their own: the next commit's sync of the write-ahead log covers them, and a
+// lock lost to a power failure only expires sooner. Every write is one BEGIN IMMEDIATE
+// transaction (group-committed with the writes queued behind it) on a single writer
 // connection, so writers in one process queue in Go and writers in other processes wait
 // on SQLite's busy timeout; reads of file databases go through a separate pool of
 // query-only connections and never wait for writers.
@@ -124,6 +127,11 @@ type Store struct {
 
 	writes writeQueue
 	wakes  dueWakes
+	// fullSync: a file database with synchronous=FULL, whose lock-only batches may run
+	// with NORMAL (see setSync); syncMode is the writer's current setting, touched only
+	// by the leading writer.
+	fullSync bool
+	syncMode string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -181,7 +189,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 		rdb.Close()
 		return nil, openError(path, err)
 	}
-	return &Store{db: db, rdb: rdb, clock: cfg.clock, sig: history.NewSignals()}, nil
+	return &Store{db: db, rdb: rdb, clock: cfg.clock, sig: history.NewSignals(),
+		fullSync: cfg.synchronous == "FULL", syncMode: cfg.synchronous}, nil
 }
 
 // stmtCacheSize is how many prepared statements each connection keeps: more than the
@@ -310,6 +319,39 @@ func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx, now in
 	return r.err
 }
 
+// lockOnlyOps are the writes that only take, extend or count locks: losing them in a
+// power failure loses nothing a restart needs (locks expire, attempts are counted again),
+// and the next FULL commit's fsync of the write-ahead log makes them durable anyway.
+var lockOnlyOps = map[string]bool{
+	"FetchOrchestration": true, "FetchActivity": true,
+	"RenewOrchestrationLock": true, "RenewActivityLock": true, "RenewSessionLocks": true,
+}
+
+// setSync runs a batch of lock-only writes on a synchronous=FULL file database without
+// its own fsync (synchronous=NORMAL), and every other batch with FULL: a batch that
+// records a turn, a completion or a client's write runs only once FULL is confirmed.
+func (s *Store) setSync(conn *sql.Conn, batch []*writeReq) error {
+	if !s.fullSync {
+		return nil
+	}
+	want := "NORMAL"
+	for _, r := range batch {
+		if !lockOnlyOps[r.op] {
+			want = "FULL"
+			break
+		}
+	}
+	if want == s.syncMode {
+		return nil
+	}
+	s.syncMode = "" // unknown until the pragma has run
+	if _, err := conn.ExecContext(context.Background(), "PRAGMA synchronous = "+want); err != nil {
+		return fmt.Errorf("set synchronous=%s: %w", want, err)
+	}
+	s.syncMode = want
+	return nil
+}
+
 // maxWriteBatch bounds the writes one transaction commits together.
 const maxWriteBatch = 64
 
@@ -405,6 +447,10 @@ func (s *Store) runBatch(batch []*writeReq) {
 		return
 	}
 	defer conn.Close()
+	if err := s.setSync(conn, batch); err != nil {
+		fail(batch, err)
+		return
+	}
 	tx, err := conn.BeginTx(bg, nil)
 	if err != nil {
 		fail(batch, err)

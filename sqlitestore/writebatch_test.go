@@ -132,3 +132,41 @@ func waitQueued(t *testing.T, s *Store, n int) {
 	}
 	t.Fatalf("%d writes never queued", n)
 }
+
+// On a FULL file database, lock-only writes (fetches, renewals) run without their own
+// sync and every other write with FULL again.
+func TestLockOnlyWritesRunWithoutSync(t *testing.T) {
+	ctx := t.Context()
+	s := openFile(t, filepath.Join(t.TempDir(), "sync.db"))
+	want := func(step, mode string) {
+		t.Helper()
+		if got := pragma(t, s.db, "synchronous"); got != mode {
+			t.Fatalf("after %s: synchronous = %s, want %s", step, got, mode)
+		}
+	}
+	if err := s.CreateInstance(ctx, start("a")); err != nil {
+		t.Fatal(err)
+	}
+	want("CreateInstance", "2")
+	l, err := s.FetchOrchestration(ctx, history.FetchOrchestrationRequest{})
+	if err != nil || l == nil {
+		t.Fatalf("fetch: %+v %v", l, err)
+	}
+	want("FetchOrchestration", "1")
+	if err := s.RenewOrchestrationLock(ctx, l.LockToken, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	want("RenewOrchestrationLock", "1")
+	if _, err := s.CommitOrchestration(ctx, l.LockToken, history.Commit{ExecutionID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	want("CommitOrchestration", "2")
+
+	normal := openFile(t, filepath.Join(t.TempDir(), "normal.db"), WithSynchronousNormal())
+	if err := normal.CreateInstance(ctx, start("a")); err != nil {
+		t.Fatal(err)
+	}
+	if got := pragma(t, normal.db, "synchronous"); got != "1" {
+		t.Fatalf("NORMAL store: synchronous = %s", got)
+	}
+}
