@@ -350,3 +350,63 @@ func reliabilityLogger(t *testing.T) *zerolog.Logger {
 	l := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
 	return &l
 }
+
+// TestFaultsAtChosenPoints hits chosen calls deterministically: commits that fail more
+// often than the runtime retries them (the batch is abandoned and fetched again), a
+// commit that succeeds but reports failure on the final turn, a fetch whose reply is
+// lost (the instance stays locked until its lock expires), and an activity completion
+// that succeeds but reports failure. Each instance completes once, with each completion
+// recorded once.
+func TestFaultsAtChosenPoints(t *testing.T) {
+	cases := []struct {
+		name  string
+		rules []faultstore.Rule
+	}{
+		{"commit fails 7 times in a row", []faultstore.Rule{{Op: faultstore.OpCommitOrchestration, Nth: 1, Every: 1, Max: 7}}},
+		{"final commit fails after writing", []faultstore.Rule{{Op: faultstore.OpCommitOrchestration, Nth: 2, After: true}}},
+		{"fetch reply lost", []faultstore.Rule{{Op: faultstore.OpFetchOrchestration, Nth: 1, Every: 1, Max: 2, After: true}}},
+		{"completion written, reply lost", []faultstore.Rule{{Op: faultstore.OpCompleteActivity, Nth: 1, After: true}}},
+		{"abandon and renew fail", []faultstore.Rule{
+			{Op: faultstore.OpCommitOrchestration, Nth: 1, Every: 1, Max: 5},
+			{Op: faultstore.OpAbandonOrchestration},
+			faultstore.LoseLock(faultstore.OpRenewOrchestrationLock, 0),
+		}},
+	}
+	orch := func(ctx *yield.Ctx, in yield.Value) (any, error) {
+		a, err := yield.Await[int](ctx, ctx.ScheduleActivity("Double", 21))
+		if err != nil {
+			return nil, err
+		}
+		return a, nil
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, inner history.Store) {
+				inj := faultstore.New(inner, 1, tc.rules...)
+				e := newEnvOn(t, inj.Store(), duroxide.RuntimeOptions{OrchestratorLockTimeout: 500 * time.Millisecond, Logger: reliabilityLogger(t)})
+				defer func() { _ = e.rt.Shutdown(5 * time.Second) }()
+				var runs activityRuns
+				registerMixed(t, e.rt, &runs)
+				e.orchestration("O", orch)
+				e.start()
+				client := duroxide.NewClient(inner)
+				if err := client.StartOrchestration(e.ctx, "chosen", "O", nil); err != nil {
+					t.Fatal(err)
+				}
+				res, err := client.WaitForOrchestration(e.ctx, "chosen", 30*time.Second)
+				if err != nil {
+					t.Fatalf("wait: %v (faults: %+v)", err, inj.Faults())
+				}
+				completed(t, res, `42`)
+				if inj.Injected("") == 0 {
+					t.Fatal("no fault injected")
+				}
+				inj.Disable()
+				checkInstanceTrees(e.ctx, t, client, []string{"chosen"}, map[string]yield.Orchestration{"O": orch})
+				if got := runs.total(); got != 1 {
+					t.Errorf("activity ran %d times, want 1", got)
+				}
+			})
+		})
+	}
+}
