@@ -410,3 +410,53 @@ func TestFaultsAtChosenPoints(t *testing.T) {
 		})
 	}
 }
+
+// allOps are the store operations the runtime calls.
+var allOps = []faultstore.Op{
+	faultstore.OpCreateInstance, faultstore.OpSendMessage, faultstore.OpInstanceState, faultstore.OpReadHistory,
+	faultstore.OpGetKV, faultstore.OpGetAllKV, faultstore.OpFetchOrchestration, faultstore.OpCommitOrchestration,
+	faultstore.OpAbandonOrchestration, faultstore.OpRenewOrchestrationLock, faultstore.OpFetchActivity,
+	faultstore.OpCompleteActivity, faultstore.OpAbandonActivity, faultstore.OpRenewActivityLock,
+	faultstore.OpRenewSessionLocks, faultstore.OpCleanupSessions,
+}
+
+// TestFaultsStoreOutage: every store call fails for two seconds while the workload runs
+// (a database outage as the runtime sees it); the runtime backs off, and once the store
+// answers again every instance finishes correctly.
+func TestFaultsStoreOutage(t *testing.T) {
+	eachStore(t, func(t *testing.T, inner history.Store) {
+		inj := faultstore.New(inner, 7)
+		e := newEnvOn(t, inj.Store(), duroxide.RuntimeOptions{OrchestratorLockTimeout: time.Second, WorkerLockTimeout: 2 * time.Second, Logger: reliabilityLogger(t)})
+		defer func() { _ = e.rt.Shutdown(5 * time.Second) }()
+		var runs activityRuns
+		registerMixed(t, e.rt, &runs)
+		e.start()
+		client := duroxide.NewClient(inner)
+		ids := make([]string, 6)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("outage-%d", i)
+			startMixed(e.ctx, t, client, ids[i], i)
+		}
+		waitFor(t, "the workload to get going", func() bool { return runs.total() >= 2 })
+		var rules []faultstore.Rule
+		for _, op := range allOps {
+			rules = append(rules, faultstore.Rule{Op: op})
+		}
+		inj.SetRules(rules...)
+		time.Sleep(2 * time.Second) // the outage: its length is the point of the test
+		failed := inj.Injected("")
+		inj.Disable()
+		for i, id := range ids {
+			res, err := client.WaitForOrchestration(e.ctx, id, 40*time.Second)
+			if err != nil {
+				t.Fatalf("wait %s: %v", id, err)
+			}
+			completed(t, res, mixedWant(i))
+		}
+		if failed == 0 {
+			t.Fatal("no call failed during the outage")
+		}
+		checkInstanceTrees(e.ctx, t, client, ids, mixedOrchestrations)
+		t.Logf("%d calls failed during the outage; provider errors %d", failed, e.rt.MetricsSnapshot().ProviderErrors)
+	})
+}
