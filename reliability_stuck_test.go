@@ -66,6 +66,16 @@ func TestStuckCodeFailsInstance(t *testing.T) {
 			!strings.Contains(res.Error, "neither yielded") {
 			t.Fatalf("parent of a stuck child: %s %s %q", res.Status, res.ErrorKind, res.Error)
 		}
+		// Replaying the stuck history ends at the replay's own bound instead of hanging.
+		rep, err := e.client.ReplayInstance(e.ctx, "stuck-1", 1, func(ctx *yield.Ctx, in yield.Value) (any, error) {
+			if _, err := ctx.Yield(ctx.ScheduleTimer(time.Millisecond)); err != nil {
+				return nil, err
+			}
+			return stuckBusyLoop(&stop), nil
+		}, duroxide.ReplayWithStuckTimeout(200*time.Millisecond))
+		if err != nil || rep.Outcome != yield.OutcomeFailed || !strings.Contains(rep.Error, "neither yielded nor returned within 200ms") {
+			t.Errorf("replay of the stuck history: outcome %v error %q (%v)", rep.Outcome, rep.Error, err)
+		}
 		if got := e.rt.MetricsSnapshot().StuckCoroutines; got != 2 {
 			t.Errorf("StuckCoroutines = %d, want 2", got)
 		}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/duroxide-go/duroxide/history"
 	"github.com/duroxide-go/duroxide/yield"
@@ -20,6 +21,14 @@ type replayConfig struct {
 	kvSet      bool
 	maxHistory int
 	maxPayload int
+	stuck      time.Duration
+}
+
+// ReplayWithStuckTimeout bounds how long the code may run between two yields during the
+// replay (default DefaultStuckCodeTimeout, as in the runtime; negative: no bound). Code
+// that overruns it ends the replay with a stuck-code failure instead of hanging it.
+func ReplayWithStuckTimeout(d time.Duration) ReplayOption {
+	return func(c *replayConfig) { c.stuck = d }
 }
 
 // ReplayWithKV sets the KV store the execution started with (what the earlier executions
@@ -258,9 +267,20 @@ func (r *replayer) turn(events []Event) yield.TurnResult {
 		KV:               r.cfg.kv,
 		MaxHistoryEvents: r.cfg.maxHistory,
 		MaxPayloadBytes:  r.cfg.maxPayload,
+		StuckTimeout:     r.stuckTimeout(),
 	})
 	defer ex.Close()
 	return ex.Turn(yield.TurnInput{History: events, NowMs: events[len(events)-1].TimestampMs})
+}
+
+func (r *replayer) stuckTimeout() time.Duration {
+	switch {
+	case r.cfg.stuck == 0:
+		return DefaultStuckCodeTimeout
+	case r.cfg.stuck < 0:
+		return 0
+	}
+	return r.cfg.stuck
 }
 
 // prefix is the history before the j-th step (1-based).
