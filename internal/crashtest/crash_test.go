@@ -30,6 +30,8 @@ var (
 	crashLong      = flag.Bool("crash.long", false, "run the long crash harness (1,000 instances, 100 kills)")
 	crashInstances = flag.Int("crash.instances", 0, "override the number of root instances")
 	crashKills     = flag.Int("crash.kills", -1, "override the number of kills")
+	crashTerm      = flag.Int("crash.term", -1, "override the percentage of kills preceded by SIGTERM (default 20)")
+	crashMaxRun    = flag.Duration("crash.maxrun", 0, "override the longest run before a kill (default 500ms)")
 	crashWorkers   = flag.Int("crash.workers", 0, "run this many worker processes at once (default 1), killing one at a time")
 	crashDir       = flag.String("crash.dir", "", "keep the database, marker file and worker log in this directory (SQLite) instead of a temporary one")
 	crashRace      = flag.Bool("crash.race", false, "build the worker with the race detector (several times slower)")
@@ -46,6 +48,9 @@ type params struct {
 	// than minRun to maxRun from the moment the runtime runs, so that some kills land
 	// during start-up.
 	earlyPercent int
+	// termPercent of the kills send SIGTERM first and SIGKILL a random 0 to maxRun
+	// later, during the graceful shutdown.
+	termPercent int
 	// workers run at once (each kill takes one, the next round starts a new one).
 	workers int
 	// finalWait bounds the last, uninterrupted run that finishes the work.
@@ -53,7 +58,7 @@ type params struct {
 }
 
 func harnessParams() params {
-	p := params{instances: 200, kills: 20, minRun: 50 * time.Millisecond, maxRun: 500 * time.Millisecond, earlyPercent: 15, workers: 1, finalWait: 3 * time.Minute}
+	p := params{instances: 200, kills: 20, minRun: 50 * time.Millisecond, maxRun: 500 * time.Millisecond, earlyPercent: 15, termPercent: 20, workers: 1, finalWait: 3 * time.Minute}
 	if *crashLong {
 		p.instances, p.kills, p.finalWait = 1000, 100, 10*time.Minute
 	}
@@ -62,6 +67,13 @@ func harnessParams() params {
 	}
 	if *crashKills >= 0 {
 		p.kills = *crashKills
+	}
+	if *crashTerm >= 0 {
+		p.termPercent = *crashTerm
+	}
+	if *crashMaxRun > 0 {
+		p.maxRun = *crashMaxRun
+		p.minRun = min(p.minRun, p.maxRun/10)
 	}
 	if *crashWorkers > 0 {
 		p.workers = *crashWorkers
@@ -237,26 +249,42 @@ func (h *harness) waitReady(w *worker) time.Time {
 	return time.Time{}
 }
 
-// kill SIGKILLs w and waits for it to exit. It fails the test if w had already exited.
-func (h *harness) kill(w *worker) (wasReady bool) {
+// kill SIGKILLs w and waits for it to exit; with grace > 0 it first sends SIGTERM and
+// kills w grace later, in the middle of its shutdown (unless it finished by then). It
+// fails the test if w had already exited, or exited with an error after SIGTERM.
+func (h *harness) kill(w *worker, grace time.Duration) (wasReady, killed bool) {
 	h.t.Helper()
 	select {
 	case <-w.exited:
 		h.t.Fatalf("worker run %d exited by itself: %v\n%s", h.runs, w.waitErr, h.stderrTail())
 	default:
 	}
+	defer delete(h.live, w)
 	wasReady = w.ready.isReady()
+	if grace > 0 {
+		if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			h.t.Fatalf("SIGTERM worker: %v", err)
+		}
+		select {
+		case <-w.exited:
+			if w.waitErr != nil {
+				h.t.Fatalf("worker run %d failed its shutdown: %v\n%s", h.runs, w.waitErr, h.stderrTail())
+			}
+			return wasReady, false
+		case <-time.After(grace):
+		}
+	}
 	if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		h.t.Fatalf("SIGKILL worker: %v", err)
 	}
 	<-w.exited
-	delete(h.live, w)
-	return wasReady
+	return wasReady, true
 }
 
 // stop asks w to shut down gracefully and checks it exits cleanly.
 func (h *harness) stop(w *worker) {
 	h.t.Helper()
+	h.waitReady(w) // SIGTERM before the worker handles it would just end it
 	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		h.t.Errorf("SIGTERM worker: %v", err)
 	}
@@ -288,6 +316,7 @@ func (h *harness) stderrTail() string {
 // figures are what one harness run measured.
 type figures struct {
 	kills, killsBeforeReady            int
+	killsInShutdown, shutdownsFinished int // after SIGTERM: killed during the shutdown, or it finished first
 	killPhase, finalPhase, total       time.Duration
 	orchestrations                     int
 	activities, executions, reExecuted int
@@ -304,8 +333,8 @@ func runHarness(t *testing.T, dir string, store history.Store, args []string) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	t.Logf("seed %d (rerun with -crash.seed=%d); %d instances, %d kills, runs of %v to %v (%d%% timed from the process start, the others from the runtime start), %d worker process(es) at once",
-		seed, seed, p.instances, p.kills, p.minRun, p.maxRun, p.earlyPercent, p.workers)
+	t.Logf("seed %d (rerun with -crash.seed=%d); %d instances, %d kills, runs of %v to %v (%d%% timed from the process start, the others from the runtime start; %d%% SIGTERM first), %d worker process(es) at once",
+		seed, seed, p.instances, p.kills, p.minRun, p.maxRun, p.earlyPercent, p.termPercent, p.workers)
 	rnd := mrand.New(mrand.NewPCG(seed, 0x5eed))
 
 	stderr, err := os.Create(filepath.Join(dir, "worker.stderr"))
@@ -359,7 +388,9 @@ func runHarness(t *testing.T, dir string, store history.Store, args []string) {
 	var fig figures
 	t0 := time.Now()
 	var live []*worker
-	for k := range p.kills {
+	// Rounds go on until p.kills workers have been killed with SIGKILL (a worker asked to
+	// shut down may finish before its SIGKILL).
+	for k := 0; fig.kills < p.kills; k++ {
 		for len(live) < p.workers {
 			live = append(live, h.start(seed+uint64(h.runs)))
 		}
@@ -384,10 +415,25 @@ func runHarness(t *testing.T, dir string, store history.Store, args []string) {
 			raise((len(toRaise) + raiseBy - k - 1) / (raiseBy - k))
 		}
 		sleepUntil(from.Add(window))
-		if !h.kill(w) {
-			fig.killsBeforeReady++
+		// Some kills land in the middle of a graceful shutdown (of a worker that runs: one
+		// that is still starting may fail on SIGTERM, as it should).
+		var grace time.Duration
+		if rnd.IntN(100) < p.termPercent && w.ready.isReady() {
+			grace = time.Duration(1 + rnd.Int64N(int64(p.maxRun)))
 		}
-		fig.kills++
+		wasReady, killed := h.kill(w, grace)
+		switch {
+		case !killed:
+			fig.shutdownsFinished++
+		case grace > 0:
+			fig.killsInShutdown++
+		}
+		if killed {
+			fig.kills++
+			if !wasReady {
+				fig.killsBeforeReady++
+			}
+		}
 		live = slices.Delete(live, victim, victim+1)
 	}
 	raise(len(toRaise))
@@ -407,8 +453,8 @@ func runHarness(t *testing.T, dir string, store history.Store, args []string) {
 
 	verify(t, ctx, client, p.instances, h.markers, &fig)
 	fig.eventsRaised = p.instances - (p.instances+3)/4
-	t.Logf("figures: %d kills (%d before the worker was ready) in %v; final run %v; total %v",
-		fig.kills, fig.killsBeforeReady, fig.killPhase.Round(time.Millisecond), fig.finalPhase.Round(time.Millisecond), fig.total.Round(time.Millisecond))
+	t.Logf("figures: %d kills (%d before the worker was ready; %d in the middle of a graceful shutdown, %d shutdowns finished before the SIGKILL) in %v; final run %v; total %v",
+		fig.kills, fig.killsBeforeReady, fig.killsInShutdown, fig.shutdownsFinished, fig.killPhase.Round(time.Millisecond), fig.finalPhase.Round(time.Millisecond), fig.total.Round(time.Millisecond))
 	if len(fig.startups) > 0 {
 		slices.Sort(fig.startups)
 		t.Logf("figures: worker start-up (process start to runtime running): median %v, max %v",
