@@ -428,6 +428,18 @@ func (s *Store) leadWrites(own *writeReq) {
 	}
 }
 
+// call runs one write's function. A panic becomes that write's error: it runs on the
+// leader's goroutine, which may be another caller's, and must not leave the queue
+// without a leader.
+func (s *Store) call(r *writeReq, tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = invalid("%s panicked: %v", r.op, p)
+		}
+	}()
+	return r.fn(tx, s.nowMs())
+}
+
 // runBatch runs a batch of writes in one transaction and sets each one's error.
 func (s *Store) runBatch(batch []*writeReq) {
 	if len(batch) == 0 {
@@ -458,7 +470,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 	}
 	if len(batch) == 1 {
 		r := batch[0]
-		if err := r.fn(tx, s.nowMs()); err != nil {
+		if err := s.call(r, tx); err != nil {
 			_ = tx.Rollback()
 			r.err = wrap(r.op, err)
 			return
@@ -478,7 +490,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 			fail(batch, err)
 			return
 		}
-		ferr := r.fn(tx, s.nowMs())
+		ferr := s.call(r, tx)
 		if ferr != nil {
 			r.err = wrap(r.op, ferr)
 			if _, err := tx.ExecContext(bg, `ROLLBACK TO batched_write`); err != nil {

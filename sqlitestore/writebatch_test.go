@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -168,5 +169,18 @@ func TestLockOnlyWritesRunWithoutSync(t *testing.T) {
 	}
 	if got := pragma(t, normal.db, "synchronous"); got != "1" {
 		t.Fatalf("NORMAL store: synchronous = %s", got)
+	}
+}
+
+// A write whose function panics fails alone, and the queue keeps working.
+func TestGroupCommitPanicFailsOneWrite(t *testing.T) {
+	s := openMem(t)
+	ctx := t.Context()
+	err := s.write(ctx, "boom", func(*sql.Tx, int64) error { panic("boom") })
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("panicking write: %v", err)
+	}
+	if err := s.CreateInstance(ctx, start("after")); err != nil {
+		t.Fatalf("write after the panic: %v", err)
 	}
 }
