@@ -1,29 +1,21 @@
 // Command duroxide inspects and drives duroxide orchestration instances in a store:
 // start, status, wait, raise, enqueue, cancel, list, history, tree, delete, prune,
-// metrics and kv. See docs/cli.md, or run "duroxide help".
+// metrics, kv, serve (the web dashboard, with /metrics) and replay. See docs/cli.md,
+// or run "duroxide help".
 //
 //	duroxide -db app.db start Greet -input '"world"'
 //	duroxide -pg postgres://localhost/app wait order-1 -timeout 30s
+//	duroxide -db app.db serve -addr 127.0.0.1:8080
+//
+// This binary has no orchestration code, so its replay command only explains how to
+// build one that has (package duroxidecli).
+//
+// It is a module of its own (github.com/duroxide-go/duroxide/cmd/duroxide), so that
+// the Prometheus client it links stays out of the core module's dependencies.
 package main
 
-import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
-
-	"github.com/duroxide-go/duroxide/internal/cli"
-)
+import "github.com/duroxide-go/duroxide/cmd/duroxide/duroxidecli"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// The first signal cancels the command; once it has, a second one kills the
-	// process as usual.
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
-	code := cli.RunContext(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	duroxidecli.Main(nil)
 }

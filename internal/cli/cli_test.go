@@ -739,7 +739,10 @@ func TestBinary(t *testing.T) {
 		t.Skip("no go command to build the binary with")
 	}
 	bin := filepath.Join(t.TempDir(), "duroxide")
-	build := exec.Command(goTool, "build", "-buildvcs=false", "-o", bin, "github.com/duroxide-go/duroxide/cmd/duroxide")
+	// cmd/duroxide is a module of its own (it links the Prometheus client): build it
+	// from its directory.
+	build := exec.Command(goTool, "build", "-buildvcs=false", "-o", bin, ".")
+	build.Dir = filepath.Join("..", "..", "cmd", "duroxide")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -772,6 +775,11 @@ func TestBinary(t *testing.T) {
 		if r := exe("nope"); r.code != ExitUsage {
 			t.Fatalf("unknown command: %s", r)
 		}
+		// The stock binary has no orchestration code to replay.
+		if r := exe("replay", "b1"); r.code != ExitUsage || !strings.Contains(r.stderr, "no orchestration code to replay") {
+			t.Fatalf("replay in the stock binary: %s", r)
+		}
+		binaryServe(t, fx, bin)
 	})
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -183,5 +185,44 @@ func TestServeFlags(t *testing.T) {
 	stop()
 	if out := fx.ok("help", "serve"); !strings.Contains(out, "-allow-host HOST") || !strings.Contains(out, "-insecure") {
 		t.Errorf("serve help:\n%s", out)
+	}
+}
+
+// binaryServe runs "duroxide serve" from the built binary: the dashboard answers, and
+// /metrics has the store gauges of promexporter (the hook cmd/duroxide sets); SIGINT
+// stops it with exit 0.
+func binaryServe(t *testing.T, fx *fixture, bin string) {
+	t.Helper()
+	cmd := exec.CommandContext(fx.ctx, bin, append(append([]string{}, fx.global...), "serve", "-addr", "127.0.0.1:0")...)
+	var errb syncBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start serve: %v", err)
+	}
+	re := regexp.MustCompile(`duroxide dashboard on (http://[^/ ]+/)`)
+	var base string
+	for deadline := time.Now().Add(time.Minute); base == ""; time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(errb.String()); m != nil {
+			base = m[1]
+		} else if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("serve never printed its address:\n%s", errb.String())
+		}
+	}
+	if code, body := httpGet(t, base, nil); code != http.StatusOK || !strings.Contains(body, ">b1</a>") {
+		t.Errorf("binary serve list: %d\n%s", code, body)
+	}
+	if code, body := httpGet(t, base+"metrics", nil); code != http.StatusOK || !strings.Contains(body, `duroxide_instances{status="completed"} 1`) {
+		t.Errorf("binary serve /metrics: %d\n%s", code, body)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGINT: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "duroxide dashboard stopped") {
+		t.Errorf("serve did not stop gracefully:\n%s", errb.String())
 	}
 }

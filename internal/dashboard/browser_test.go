@@ -51,6 +51,9 @@ func browser(t *testing.T, ctx context.Context, bin string, args ...string) stri
 func TestBrowser(t *testing.T) {
 	bin := chromiumPath()
 	if bin == "" {
+		if os.Getenv("DUROXIDE_REQUIRE_BROWSER") != "" {
+			t.Fatal("no chromium installed, and DUROXIDE_REQUIRE_BROWSER is set (as .ci/run sets it)")
+		}
 		t.Skip("no chromium installed (CI installs Debian's chromium)")
 	}
 	fx := newFixture(t, "sqlite", Options{})
