@@ -48,7 +48,7 @@ type params struct {
 	// than minRun to maxRun from the moment the runtime runs, so that some kills land
 	// during start-up.
 	earlyPercent int
-	// termPercent of the kills send SIGTERM first and SIGKILL a random 0 to maxRun
+	// termPercent of the kills send SIGTERM first and SIGKILL a random 0 to maxRun/10
 	// later, during the graceful shutdown.
 	termPercent int
 	// workers run at once (each kill takes one, the next round starts a new one).
@@ -275,7 +275,15 @@ func (h *harness) kill(w *worker, grace time.Duration) (wasReady, killed bool) {
 		}
 	}
 	if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		h.t.Fatalf("SIGKILL worker: %v", err)
+		if !errors.Is(err, os.ErrProcessDone) {
+			h.t.Fatalf("SIGKILL worker: %v", err)
+		}
+		// It exited just before the SIGKILL: fine after a SIGTERM if it exited cleanly.
+		<-w.exited
+		if grace == 0 || w.waitErr != nil {
+			h.t.Fatalf("worker run %d exited by itself: %v\n%s", h.runs, w.waitErr, h.stderrTail())
+		}
+		return wasReady, false
 	}
 	<-w.exited
 	return wasReady, true
@@ -419,7 +427,7 @@ func runHarness(t *testing.T, dir string, store history.Store, args []string) {
 		// that is still starting may fail on SIGTERM, as it should).
 		var grace time.Duration
 		if rnd.IntN(100) < p.termPercent && w.ready.isReady() {
-			grace = time.Duration(1 + rnd.Int64N(int64(p.maxRun)))
+			grace = time.Duration(1 + rnd.Int64N(int64(p.maxRun/10)))
 		}
 		wasReady, killed := h.kill(w, grace)
 		switch {
