@@ -30,7 +30,7 @@ import (
 // fixture is a store with a runtime running the demo orchestrations, a client, and a
 // dashboard served over HTTP on loopback.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	kind   string
 	ctx    context.Context
 	client *duroxide.Client
@@ -55,7 +55,7 @@ func eachStore(t *testing.T, opts Options, f func(t *testing.T, fx *fixture)) {
 	}
 }
 
-func newFixture(t *testing.T, kind string, opts Options) *fixture {
+func newFixture(t testing.TB, kind string, opts Options) *fixture {
 	t.Helper()
 	base := runtime.NumGoroutine()
 	t.Cleanup(func() { waitGoroutines(t, base) })
@@ -137,7 +137,7 @@ func newFixture(t *testing.T, kind string, opts Options) *fixture {
 	return fx
 }
 
-func waitGoroutines(t *testing.T, base int) {
+func waitGoroutines(t testing.TB, base int) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for runtime.NumGoroutine() > base {
