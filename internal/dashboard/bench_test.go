@@ -8,9 +8,9 @@ import (
 )
 
 // BenchmarkPages measures the handler alone (no network) on the demo data set on
-// SQLite, plus 200 more finished instances for the list: the instance page of a
-// completed order (9 store reads, 20 events, 3 instances in its tree), the first page
-// of the list (50 instances read), and a search over every id.
+// SQLite, plus 200 waiting instances for the list: the instance page of a completed
+// order (20 events, a tree of 2) and its JSON, the first page of the list (50 instances
+// read), and a search over every id.
 func BenchmarkPages(b *testing.B) {
 	fx := newFixture(b, "sqlite", Options{})
 	fx.seed()
