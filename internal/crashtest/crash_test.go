@@ -81,6 +81,12 @@ func harnessParams() params {
 	return p
 }
 
+func skipShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the crash harness builds and kills worker processes; skipped with -short")
+	}
+}
+
 // workDir is the directory of one harness run: -crash.dir/name when set, else a
 // temporary directory.
 func workDir(t *testing.T, name string) string {
@@ -101,6 +107,7 @@ func workDir(t *testing.T, name string) string {
 // TestCrashSQLite runs the harness on a SQLite file with the default durability
 // (WAL, synchronous=FULL).
 func TestCrashSQLite(t *testing.T) {
+	skipShort(t)
 	dir := workDir(t, "sqlite")
 	db := filepath.Join(dir, "crash.db")
 	store, err := sqlitestore.Open(db)
@@ -114,6 +121,7 @@ func TestCrashSQLite(t *testing.T) {
 // TestCrashPostgres runs the harness on a fresh PostgreSQL schema (skipped without
 // DATABASE_URL).
 func TestCrashPostgres(t *testing.T) {
+	skipShort(t)
 	url := os.Getenv("DATABASE_URL")
 	if url == "" {
 		t.Skip("set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL crash harness")
