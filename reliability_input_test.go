@@ -319,3 +319,57 @@ func TestInputCorruptRowsFailTheInstance(t *testing.T) {
 	}
 	waitGoroutines(t, base)
 }
+
+// TestInputCorruptActivityRowFailsTheInstance: an activity row holding bad JSON, written
+// by hand into the SQLite file, is fetched like any activity and failed as poison, so its
+// orchestration fails with a clear error instead of waiting forever.
+func TestInputCorruptActivityRowFailsTheInstance(t *testing.T) {
+	base := runtime.NumGoroutine()
+	path := filepath.Join(t.TempDir(), "corrupt-activity.db")
+	store, err := sqlitestore.Open(path, sqlitestore.WithSynchronousNormal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The orchestrating runtime serves no "offline" activities, so the row waits in the
+	// queue until it has been corrupted; a second, worker-only runtime then takes it.
+	e := newEnvOn(t, store, duroxide.RuntimeOptions{Logger: reliabilityLogger(t)})
+	e.orchestration("Offline", func(ctx *yield.Ctx, _ yield.Value) (any, error) {
+		return ctx.Yield(ctx.ScheduleActivity("Echo", "x").WithTag("offline"))
+	})
+	e.start()
+	if err := e.client.StartOrchestration(e.ctx, "bad-activity", "Offline", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the activity to be scheduled", func() bool {
+		h, _ := e.client.ReadExecutionHistory(e.ctx, "bad-activity", 1)
+		return countKind(h, history.ActivityScheduled) == 1
+	})
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := db.Exec(`UPDATE worker_queue SET message = '{"v":1,"name":' WHERE instance_id = 'bad-activity'`); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("corrupted %d worker rows, want 1", n)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	worker := newEnvOn(t, store, duroxide.RuntimeOptions{OrchestrationConcurrency: -1, WorkerTagFilter: duroxide.AnyTag(), Logger: reliabilityLogger(t)})
+	worker.activity("Echo", echo)
+	worker.start()
+	res := e.wait("bad-activity")
+	if res.Status != duroxide.StatusFailed || res.ErrorKind != duroxide.ErrorKindPoison || !strings.Contains(res.Error, "deserialization failed") {
+		t.Errorf("%s %s %q, want a poison failure naming the deserialization", res.Status, res.ErrorKind, res.Error)
+	}
+	for _, rt := range []*duroxide.Runtime{worker.rt, e.rt} {
+		if err := rt.Shutdown(5 * time.Second); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	}
+	if err := store.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	waitGoroutines(t, base)
+}

@@ -75,6 +75,16 @@ func (rt *Runtime) runActivity(lease *history.ActivityLease, workerID string) {
 		log = log.With().Str("session_id", w.SessionID).Logger()
 	}
 
+	if lease.WorkErr != nil {
+		// A corrupt row: fail the activity, so its orchestration sees a clear error
+		// instead of waiting for an activity that can never run.
+		rt.metrics.actPoison.Add(1)
+		log.Error().Err(lease.WorkErr).Msg("poison: the stored activity cannot be decoded; failing it")
+		d := &history.ErrorDetails{Category: history.CategoryPoison, Kind: history.KindPoisonDecode, Instance: w.Instance,
+			ActivityID: w.ID, AttemptCount: lease.Attempt, MaxAttempts: rt.opts.MaxDeliveryAttempts, Message: lease.WorkErr.Error()}
+		rt.completeActivity(lease, &history.Message{Kind: history.MsgActivityFailed, Instance: w.Instance, ExecutionID: w.ExecutionID, ID: w.ID, Error: d}, &log)
+		return
+	}
 	if lease.Attempt > rt.opts.MaxDeliveryAttempts {
 		rt.metrics.actPoison.Add(1)
 		log.Error().Int("attempt", lease.Attempt).Msg("poison: activity exceeded its delivery attempts")

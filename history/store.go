@@ -290,4 +290,9 @@ type ActivityLease struct {
 	Work      ActivityWork
 	// Attempt is the delivery count (1 on first fetch).
 	Attempt int
+	// WorkErr is set when the stored activity cannot be decoded (a corrupt row). Work
+	// then holds only the Instance, ExecutionID and ID of the row, the lock is held as for
+	// any lease, and the runtime completes the activity with a failure, so the corrupt
+	// row fails its orchestration instead of blocking it.
+	WorkErr error
 }

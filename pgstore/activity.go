@@ -44,18 +44,20 @@ func (s *Store) FetchActivity(ctx context.Context, req history.FetchActivityRequ
 // claims or refreshes the session for session.Owner in the same transaction.
 func (s *Store) fetchActivity(ctx context.Context, candidate, token string, args []any, session *history.SessionFetch) (*history.ActivityLease, error) {
 	var (
-		id        int64
-		data      []byte
-		attempt   int
-		sessionID sql.NullString
-		found     bool
+		id, exec, activityID int64
+		instance             string
+		data                 []byte
+		attempt              int
+		sessionID            sql.NullString
+		found                bool
 	)
 	err := s.write(ctx, "FetchActivity", func(tx *sql.Tx) error {
 		found = false
 		err := tx.QueryRowContext(ctx, s.sql(`WITH c AS MATERIALIZED (`+candidate+`)
 			UPDATE {S}.worker_queue w SET lock_token = $1, locked_until = {NOW} + $2::bigint, attempt_count = w.attempt_count + 1
 			FROM c WHERE w.id = c.id
-			RETURNING w.id, w.message, w.attempt_count, w.session_id`), args...).Scan(&id, &data, &attempt, &sessionID)
+			RETURNING w.id, w.instance_id, w.execution_id, w.activity_id, w.message, w.attempt_count, w.session_id`),
+			args...).Scan(&id, &instance, &exec, &activityID, &data, &attempt, &sessionID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -87,12 +89,13 @@ func (s *Store) fetchActivity(ctx context.Context, candidate, token string, args
 	if err != nil {
 		return nil, err
 	}
-	w, err := decodeWork(data)
-	if err != nil {
-		// The row stays locked so that it does not block the activities behind it.
-		return nil, wrap(ctx, "FetchActivity", corrupt("worker queue row %d: %w", id, err))
+	lease := &history.ActivityLease{LockToken: token, Attempt: attempt}
+	if lease.Work, err = decodeWork(data); err != nil {
+		// The caller fails the activity; the ids come from the row's columns.
+		lease.Work = history.ActivityWork{Instance: instance, ExecutionID: uint64(exec), ID: uint64(activityID)}
+		lease.WorkErr = wrap(ctx, "FetchActivity", corrupt("worker queue row %d: %w", id, err))
 	}
-	return &history.ActivityLease{LockToken: token, Work: w, Attempt: attempt}, nil
+	return lease, nil
 }
 
 // touchSession records activity on a live session, so that its owner keeps renewing it.

@@ -780,8 +780,10 @@ func TestCorruptRows(t *testing.T) {
 		t.Fatalf("ReadHistory of a corrupt row: %v, want a non-retryable StoreError wrapping ErrCodec", err)
 	}
 	db.ExecContext(ctx, `UPDATE `+s.quoted+`.worker_queue SET message = 'garbage' WHERE activity_id = 1`)
-	if _, err = s.FetchActivity(ctx, history.FetchActivityRequest{}); !errors.As(err, &se) || se.Retryable {
-		t.Fatalf("FetchActivity of a corrupt row: %v, want a non-retryable StoreError", err)
+	bad, err := s.FetchActivity(ctx, history.FetchActivityRequest{})
+	if err != nil || bad == nil || !errors.As(bad.WorkErr, &se) || se.Retryable ||
+		bad.Work.Instance != "b" || bad.Work.ExecutionID != 1 || bad.Work.ID != 1 || bad.LockToken == "" {
+		t.Fatalf("FetchActivity of a corrupt row: %+v, %v; want a lease with a non-retryable WorkErr", bad, err)
 	}
 	al, err := s.FetchActivity(ctx, history.FetchActivityRequest{})
 	if err != nil || al == nil || al.Work.ID != 2 {

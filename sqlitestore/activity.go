@@ -27,18 +27,17 @@ func (s *Store) FetchActivity(ctx context.Context, req history.FetchActivityRequ
 		sessionPred = "(w.session_id IS NULL OR s.session_id IS NULL OR s.owner = ?" + strconv.Itoa(len(args)) + ")"
 	}
 	var lease *history.ActivityLease
-	var decodeErr error
 	err := s.write(ctx, "FetchActivity", func(tx *sql.Tx, now int64) error {
-		lease, decodeErr = nil, nil
+		lease = nil
 		args[0] = now
-		var id int64
-		var data string
+		var id, exec, activityID int64
+		var instance, data string
 		var attempt int
 		var session sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT w.id, w.message, w.attempt_count, w.session_id FROM worker_queue w
+		err := tx.QueryRowContext(ctx, `SELECT w.id, w.instance_id, w.execution_id, w.activity_id, w.message, w.attempt_count, w.session_id FROM worker_queue w
 			LEFT JOIN sessions s ON s.session_id = w.session_id AND s.locked_until > ?1
 			WHERE w.visible_at <= ?1 AND (w.lock_token IS NULL OR w.locked_until <= ?1) AND `+pred+` AND `+sessionPred+`
-			ORDER BY w.id LIMIT 1`, args...).Scan(&id, &data, &attempt, &session)
+			ORDER BY w.id LIMIT 1`, args...).Scan(&id, &instance, &exec, &activityID, &data, &attempt, &session)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -60,20 +59,16 @@ func (s *Store) FetchActivity(ctx context.Context, req history.FetchActivityRequ
 				return err
 			}
 		}
-		w, err := decodeWork(data)
-		if err != nil {
-			// Keep the row locked so that it does not block the activities behind it.
-			decodeErr = corrupt("worker queue row %d: %w", id, err)
-			return nil
+		lease = &history.ActivityLease{LockToken: token, Attempt: attempt + 1}
+		if lease.Work, err = decodeWork(data); err != nil {
+			// The caller fails the activity; the ids come from the row's columns.
+			lease.Work = history.ActivityWork{Instance: instance, ExecutionID: uint64(exec), ID: uint64(activityID)}
+			lease.WorkErr = wrap("FetchActivity", corrupt("worker queue row %d: %w", id, err))
 		}
-		lease = &history.ActivityLease{LockToken: token, Work: w, Attempt: attempt + 1}
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	if decodeErr != nil {
-		return nil, wrap("FetchActivity", decodeErr)
 	}
 	return lease, nil
 }

@@ -351,17 +351,18 @@ func TestCorruptQueueRows(t *testing.T) {
 		t.Errorf("the corrupt message survived the commit of its batch")
 	}
 
-	// Worker queue: the corrupt row is locked and reported, the next one is fetched.
+	// Worker queue: the corrupt row is leased with WorkErr and its ids, the next one is fetched.
 	c := history.Commit{ExecutionID: 1, Status: history.StatusRunning, Activities: []history.ActivityWork{
 		{Instance: "b", ExecutionID: 1, ID: 1, Name: "A"}, {Instance: "b", ExecutionID: 1, ID: 2, Name: "B"}}}
 	if _, err := s.CommitOrchestration(ctx, lb.LockToken, c); err != nil {
 		t.Fatal(err)
 	}
 	s.db.Exec(`UPDATE worker_queue SET message = 'garbage' WHERE activity_id = 1`)
-	_, err = s.FetchActivity(ctx, history.FetchActivityRequest{})
+	bad, err := s.FetchActivity(ctx, history.FetchActivityRequest{})
 	var se *history.StoreError
-	if !errors.As(err, &se) || se.Retryable {
-		t.Fatalf("FetchActivity of a corrupt row: %v, want a non-retryable StoreError", err)
+	if err != nil || bad == nil || !errors.As(bad.WorkErr, &se) || se.Retryable ||
+		bad.Work.Instance != "b" || bad.Work.ExecutionID != 1 || bad.Work.ID != 1 || bad.LockToken == "" {
+		t.Fatalf("FetchActivity of a corrupt row: %+v, %v; want a lease with a non-retryable WorkErr", bad, err)
 	}
 	al, err := s.FetchActivity(ctx, history.FetchActivityRequest{})
 	if err != nil || al == nil || al.Work.ID != 2 {
