@@ -53,7 +53,7 @@ func lookupOrchestration(name, version string) (yield.Orchestration, []string) {
 
 func init() {
 	Register(Command{Name: "replay", Args: "ID [-execution N] [-json]",
-		Summary: "replay a stored instance with the orchestration code built into this binary (exit 1: nondeterministic)",
+		Summary: "check a stored instance against the orchestration code in this binary",
 		Run:     runReplay})
 }
 

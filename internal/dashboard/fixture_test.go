@@ -59,7 +59,7 @@ func newFixture(t testing.TB, kind string, opts Options) *fixture {
 	t.Helper()
 	base := runtime.NumGoroutine()
 	t.Cleanup(func() { waitGoroutines(t, base) })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
 	var store history.Store
 	switch kind {
