@@ -494,3 +494,32 @@ func TestNewNeedsClient(t *testing.T) {
 		t.Fatal("New(nil) succeeded")
 	}
 }
+
+// TestEscaping: values from the store never become markup or script, neither in the
+// HTML nor in the timeline JSON embedded in a script element.
+func TestEscaping(t *testing.T) {
+	fx := newFixture(t, "sqlite", Options{})
+	evil := `</script><script>alert(1)</script><b onmouseover="x">`
+	id := `evil-<i>"'&`
+	if err := fx.client.StartOrchestration(fx.ctx, id, "Forever", evil); err != nil {
+		t.Fatal(err)
+	}
+	fx.awaitRunning(id)
+	if err := fx.client.RaiseEvent(fx.ctx, id, evil, evil); err != nil {
+		t.Fatal(err)
+	}
+	body := fx.mustGet("/instance?id=" + url.QueryEscape(id))
+	for _, bad := range []string{"<script>alert", "<b onmouseover", "<i>"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("the page contains %q unescaped", bad)
+		}
+	}
+	tl := timelineOf(t, body)
+	if !strings.Contains(tl.Bars[0].Detail, "alert(1)") {
+		t.Errorf("the timeline lost the input: %+v", tl.Bars[0])
+	}
+	list := fx.mustGet("/?q=" + url.QueryEscape("<i>"))
+	if ids := rowIDs(list); len(ids) != 1 || ids[0] != id || strings.Contains(list, "<i>") {
+		t.Errorf("search for markup: %v", ids)
+	}
+}
