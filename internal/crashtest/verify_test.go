@@ -104,16 +104,16 @@ func verify(t *testing.T, ctx context.Context, client *duroxide.Client, n int, m
 		t.Fatalf("read markers: %v", err)
 	}
 	runs := ParseMarkers(string(content))
-	for key, pids := range runs {
-		count := len(pids)
+	for key, procs := range runs {
+		count := len(procs)
 		if !scheduled[key] {
 			report("activity %s ran %d times but no history schedules it", key, count)
 		}
 		fig.executions += count
 		fig.reExecuted += count - 1
 		fig.maxExecutions = max(fig.maxExecutions, count)
-		slices.Sort(pids)
-		fig.reExecutedSameProcess += count - len(slices.Compact(pids))
+		slices.Sort(procs)
+		fig.reExecutedSameProcess += count - len(slices.Compact(procs))
 	}
 	for key := range scheduled {
 		if len(runs[key]) == 0 {

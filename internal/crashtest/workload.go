@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -78,16 +77,19 @@ func timerFor(i int) time.Duration { return time.Duration(10+10*(i%5)) * time.Mi
 // A line is written with a single write on a file opened with O_APPEND, so lines of
 // concurrent activities and of successive worker processes never interleave.
 type Markers struct {
-	f *os.File
+	f    *os.File
+	proc string
 }
 
-// OpenMarkers opens (creating it when missing) the marker file at path for appending.
-func OpenMarkers(path string) (*Markers, error) {
+// OpenMarkers opens (creating it when missing) the marker file at path for appending;
+// proc names this process in every line (unique per process, even if the operating
+// system reuses its id).
+func OpenMarkers(path, proc string) (*Markers, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("crashtest: open marker file: %w", err)
 	}
-	return &Markers{f: f}, nil
+	return &Markers{f: f, proc: proc}, nil
 }
 
 // Close closes the marker file.
@@ -100,32 +102,28 @@ func MarkerKey(instance string, execution, activityID uint64, name string) strin
 }
 
 func (m *Markers) mark(a *duroxide.ActivityContext) error {
-	line := fmt.Sprintf("executed %s pid=%d\n", MarkerKey(a.InstanceID(), a.ExecutionID(), a.ActivityID(), a.ActivityName()), os.Getpid())
+	line := fmt.Sprintf("executed %s proc=%s\n", MarkerKey(a.InstanceID(), a.ExecutionID(), a.ActivityID(), a.ActivityName()), m.proc)
 	if _, err := m.f.WriteString(line); err != nil {
 		return fmt.Errorf("crashtest: write marker: %w", err)
 	}
 	return nil
 }
 
-// ParseMarkers reads the content of a marker file: for each MarkerKey, the process ids
+// ParseMarkers reads the content of a marker file: for each MarkerKey, the processes
 // of its executions, in order. A torn last line (a process killed in the middle of a
 // write) is ignored.
-func ParseMarkers(content string) map[string][]int {
-	runs := make(map[string][]int)
+func ParseMarkers(content string) map[string][]string {
+	runs := make(map[string][]string)
 	for line := range strings.Lines(content) {
 		rest, ok := strings.CutPrefix(line, "executed ")
 		if !ok || !strings.HasSuffix(rest, "\n") {
 			continue
 		}
-		key, pidText, ok := strings.Cut(strings.TrimSuffix(rest, "\n"), " pid=")
-		if !ok {
+		key, proc, ok := strings.Cut(strings.TrimSuffix(rest, "\n"), " proc=")
+		if !ok || proc == "" {
 			continue
 		}
-		pid, err := strconv.Atoi(pidText)
-		if err != nil {
-			continue
-		}
-		runs[key] = append(runs[key], pid)
+		runs[key] = append(runs[key], proc)
 	}
 	return runs
 }

@@ -31,7 +31,7 @@ func TestWorkloadInProcess(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = store.Close() })
 	markersPath := filepath.Join(dir, "markers")
-	markers, err := OpenMarkers(markersPath)
+	markers, err := OpenMarkers(markersPath, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,14 +152,14 @@ func TestWorkloadInProcess(t *testing.T) {
 	}
 }
 
-// TestParseMarkers: the process ids of each key's runs, in order; a torn last line is
+// TestParseMarkers: the processes of each key's runs, in order; a torn last line is
 // ignored.
 func TestParseMarkers(t *testing.T) {
 	k1 := MarkerKey("a", 1, 2, AddActivity)
 	k2 := MarkerKey("b", 2, 5, MulActivity)
-	content := "executed " + k1 + " pid=10\nexecuted " + k2 + " pid=10\nexecuted " + k1 + " pid=11\nexecuted b|2|5|Cra"
+	content := "executed " + k1 + " proc=10-1\nexecuted " + k2 + " proc=10-1\nexecuted " + k1 + " proc=11-2\nexecuted b|2|5|Cra"
 	got := ParseMarkers(content)
-	want := map[string][]int{k1: {10, 11}, k2: {10}}
+	want := map[string][]string{k1: {"10-1", "11-2"}, k2: {"10-1"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ParseMarkers (-want +got):\n%s", diff)
 	}

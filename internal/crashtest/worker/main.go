@@ -70,7 +70,7 @@ func run(c config) error {
 		return err
 	}
 	defer closeStore()
-	markers, err := crashtest.OpenMarkers(c.markers)
+	markers, err := crashtest.OpenMarkers(c.markers, fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()))
 	if err != nil {
 		return err
 	}
