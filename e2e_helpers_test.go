@@ -2,9 +2,6 @@ package duroxide_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,7 +12,7 @@ import (
 
 	"github.com/duroxide-go/duroxide"
 	"github.com/duroxide-go/duroxide/history"
-	"github.com/duroxide-go/duroxide/pgstore"
+	"github.com/duroxide-go/duroxide/internal/testenv"
 	"github.com/duroxide-go/duroxide/sqlitestore"
 	"github.com/duroxide-go/duroxide/yield"
 )
@@ -86,7 +83,7 @@ func openStore(t *testing.T, kind string) history.Store {
 	case "sqlite-file":
 		s, err = sqlitestore.Open(filepath.Join(t.TempDir(), "db", "duroxide.db"), sqlitestore.WithSynchronousNormal())
 	case "postgres":
-		s, err = openPostgres(t)
+		s, _, _ = testenv.Postgres(t, "e2e")
 	default:
 		t.Fatalf("unknown store kind %q", kind)
 	}
@@ -94,36 +91,6 @@ func openStore(t *testing.T, kind string) history.Store {
 		t.Fatalf("open %s store: %v", kind, err)
 	}
 	return s
-}
-
-// openPostgres connects to DATABASE_URL with a fresh schema of the test's own, dropped
-// at cleanup (after the test has closed the store, through a connection of its own).
-func openPostgres(t *testing.T) (history.Store, error) {
-	t.Helper()
-	url := os.Getenv("DATABASE_URL")
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := fmt.Sprintf("e2e_%d_%s", time.Now().UnixMilli(), hex.EncodeToString(b[:]))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := pgstore.ConnectWithSchema(ctx, url, schema)
-	if err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		d, err := pgstore.ConnectWithSchema(ctx, url, schema, pgstore.WithMaxConns(1))
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer d.Close()
-		if err := d.DropSchema(ctx); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return s, nil
 }
 
 // newEnvOn makes a runtime (not started) and a client on store. Tests register their
@@ -209,15 +176,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func waitGoroutines(t *testing.T, base int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			t.Fatalf("goroutines leaked: %d > %d\n%s", runtime.NumGoroutine(), base, buf[:n])
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+func waitGoroutines(t *testing.T, base int) { t.Helper(); testenv.WaitGoroutines(t, base) }

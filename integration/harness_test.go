@@ -2,10 +2,7 @@ package integration_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
 	"runtime"
 	"strings"
@@ -18,7 +15,7 @@ import (
 
 	"github.com/duroxide-go/duroxide"
 	"github.com/duroxide-go/duroxide/history"
-	"github.com/duroxide-go/duroxide/pgstore"
+	"github.com/duroxide-go/duroxide/internal/testenv"
 	"github.com/duroxide-go/duroxide/sqlitestore"
 	"github.com/duroxide-go/duroxide/yield"
 )
@@ -67,7 +64,7 @@ func eachStore(t *testing.T, body func(t *testing.T, s *scenario)) {
 				if err := store.Close(); err != nil {
 					t.Errorf("closing store: %v", err)
 				}
-				waitGoroutines(t, base)
+				testenv.WaitGoroutines(t, base)
 			}()
 			body(t, s)
 		})
@@ -84,40 +81,11 @@ func openStore(t *testing.T, kind string) history.Store {
 		}
 		return s
 	case "postgres":
-		return openPostgres(t)
+		s, _, _ := testenv.Postgres(t, "it")
+		return s
 	}
 	t.Fatalf("unknown store kind %q", kind)
 	return nil
-}
-
-// openPostgres connects to DATABASE_URL in a fresh schema of the test's own, dropped at
-// cleanup through a connection of its own.
-func openPostgres(t *testing.T) history.Store {
-	t.Helper()
-	url := os.Getenv("DATABASE_URL")
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	schema := fmt.Sprintf("it_%d_%s", time.Now().UnixMilli(), hex.EncodeToString(b[:]))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := pgstore.ConnectWithSchema(ctx, url, schema)
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		d, err := pgstore.ConnectWithSchema(ctx, url, schema, pgstore.WithMaxConns(1))
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer d.Close()
-		if err := d.DropSchema(ctx); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return s
 }
 
 // uid is the Python suite's uid(name): the instance id of a test's instance. Every
@@ -286,19 +254,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func waitGoroutines(t *testing.T, base int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			t.Fatalf("goroutines leaked: %d > %d\n%s", runtime.NumGoroutine(), base, buf[:n])
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

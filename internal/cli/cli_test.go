@@ -3,8 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,7 +20,7 @@ import (
 
 	"github.com/duroxide-go/duroxide"
 	"github.com/duroxide-go/duroxide/history"
-	"github.com/duroxide-go/duroxide/pgstore"
+	"github.com/duroxide-go/duroxide/internal/testenv"
 	"github.com/duroxide-go/duroxide/sqlitestore"
 	"github.com/duroxide-go/duroxide/yield"
 )
@@ -62,7 +60,7 @@ func newFixture(t *testing.T, kind string) *fixture {
 	t.Setenv("DUROXIDE_PG", "")
 	t.Setenv("DUROXIDE_SCHEMA", "")
 	base := runtime.NumGoroutine()
-	t.Cleanup(func() { waitGoroutines(t, base) })
+	t.Cleanup(func() { testenv.WaitGoroutines(t, base) })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	fx := &fixture{t: t, kind: kind, ctx: ctx}
@@ -76,27 +74,7 @@ func newFixture(t *testing.T, kind string) *fixture {
 		}
 		store, fx.global = s, []string{"-db", path}
 	case "postgres":
-		url := os.Getenv("DATABASE_URL")
-		var b [5]byte
-		_, _ = rand.Read(b[:])
-		schema := fmt.Sprintf("cli_%d_%s", time.Now().UnixMilli(), hex.EncodeToString(b[:]))
-		s, err := pgstore.ConnectWithSchema(ctx, url, schema)
-		if err != nil {
-			t.Fatalf("open postgres: %v", err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			d, err := pgstore.ConnectWithSchema(ctx, url, schema, pgstore.WithMaxConns(1))
-			if err != nil {
-				t.Errorf("dropping schema %s: %v", schema, err)
-				return
-			}
-			defer d.Close()
-			if err := d.DropSchema(ctx); err != nil {
-				t.Errorf("dropping schema %s: %v", schema, err)
-			}
-		})
+		s, url, schema := testenv.Postgres(t, "cli")
 		store, fx.global = s, []string{"-pg", url, "-schema", schema}
 	}
 	l := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
@@ -171,19 +149,6 @@ func register(t *testing.T, rt *duroxide.Runtime) {
 		}
 		return n, nil
 	}))
-}
-
-func waitGoroutines(t *testing.T, base int) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Errorf("goroutines leaked: %d > %d\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // result is what one CLI run gave.

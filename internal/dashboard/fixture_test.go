@@ -2,8 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +20,7 @@ import (
 
 	"github.com/duroxide-go/duroxide"
 	"github.com/duroxide-go/duroxide/history"
-	"github.com/duroxide-go/duroxide/pgstore"
+	"github.com/duroxide-go/duroxide/internal/testenv"
 	"github.com/duroxide-go/duroxide/sqlitestore"
 	"github.com/duroxide-go/duroxide/yield"
 )
@@ -58,7 +56,7 @@ func eachStore(t *testing.T, opts Options, f func(t *testing.T, fx *fixture)) {
 func newFixture(t testing.TB, kind string, opts Options) *fixture {
 	t.Helper()
 	base := runtime.NumGoroutine()
-	t.Cleanup(func() { waitGoroutines(t, base) })
+	t.Cleanup(func() { testenv.WaitGoroutines(t, base) })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
 	var store history.Store
@@ -70,29 +68,7 @@ func newFixture(t testing.TB, kind string, opts Options) *fixture {
 		}
 		store = s
 	case "postgres":
-		dbURL := os.Getenv("DATABASE_URL")
-		var b [5]byte
-		_, _ = rand.Read(b[:])
-		schema := fmt.Sprintf("dash_%d_%s", time.Now().UnixMilli(), hex.EncodeToString(b[:]))
-		s, err := pgstore.ConnectWithSchema(ctx, dbURL, schema)
-		if err != nil {
-			t.Fatalf("open postgres: %v", err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			// The fixture's store is closed by now (cleanups run in reverse): drop the
-			// schema through a connection of its own.
-			d, err := pgstore.ConnectWithSchema(ctx, dbURL, schema, pgstore.WithMaxConns(1))
-			if err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-				return
-			}
-			defer d.Close()
-			if err := d.DropSchema(ctx); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
+		s, _, _ := testenv.Postgres(t, "dash")
 		store = s
 	}
 	l := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
@@ -135,19 +111,6 @@ func newFixture(t testing.TB, kind string, opts Options) *fixture {
 		srv.Close()
 	})
 	return fx
-}
-
-func waitGoroutines(t testing.TB, base int) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Errorf("goroutines leaked: %d > %d\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // registerDemo registers the demo orchestrations: OrderFlow validates (activity), waits
