@@ -51,13 +51,13 @@ func (s *Store) fetchActivity(ctx context.Context, candidate, token string, args
 		sessionID            sql.NullString
 		found                bool
 	)
-	err := s.write(ctx, "FetchActivity", func(tx *sql.Tx) error {
+	err := s.write(ctx, "FetchActivity", func(tx ptx) error {
 		found = false
 		err := tx.QueryRowContext(ctx, s.sql(`WITH c AS MATERIALIZED (`+candidate+`)
 			UPDATE {S}.worker_queue w SET lock_token = $1, locked_until = {NOW} + $2::bigint, attempt_count = w.attempt_count + 1
 			FROM c WHERE w.id = c.id
-			RETURNING w.id, w.instance_id, w.execution_id, w.activity_id, w.message, w.attempt_count, w.session_id`),
-			args...).Scan(&id, &instance, &exec, &activityID, &data, &attempt, &sessionID)
+			RETURNING w.id, w.instance_id, w.execution_id, w.activity_id, w.message, w.attempt_count, w.session_id, `+asyncCommitSQL),
+			args...).Scan(&id, &instance, &exec, &activityID, &data, &attempt, &sessionID, new(string))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -145,7 +145,7 @@ func (s *Store) CleanupSessions(ctx context.Context) (int, error) {
 // CompleteActivity deletes a live-locked activity and queues its completion.
 func (s *Store) CompleteActivity(ctx context.Context, lockToken string, completion *history.Message) error {
 	var ch changes
-	err := s.write(ctx, "CompleteActivity", func(tx *sql.Tx) error {
+	err := s.write(ctx, "CompleteActivity", func(tx ptx) error {
 		ch = changes{}
 		var session sql.NullString
 		err := tx.QueryRowContext(ctx, s.sql(`DELETE FROM {S}.worker_queue WHERE lock_token = $1 AND locked_until > {NOW} RETURNING session_id`),
@@ -176,7 +176,7 @@ func (s *Store) CompleteActivity(ctx context.Context, lockToken string, completi
 // AbandonActivity unlocks a live-locked activity; it becomes visible again after delay.
 func (s *Store) AbandonActivity(ctx context.Context, lockToken string, delay time.Duration, ignoreAttempt bool) error {
 	d := durMs(delay)
-	err := s.write(ctx, "AbandonActivity", func(tx *sql.Tx) error {
+	err := s.write(ctx, "AbandonActivity", func(tx ptx) error {
 		var idle bool
 		err := tx.QueryRowContext(ctx, s.sql(`WITH idle AS MATERIALIZED (SELECT `+
 			workIdleSQL(`ARRAY(SELECT COALESCE(tag, '') FROM {S}.worker_queue WHERE lock_token = $1)`)+` AS idle),

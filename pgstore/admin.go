@@ -21,7 +21,7 @@ func idsArray(ids []string) any {
 	return pq.Array(ids)
 }
 
-func queryStrings(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
+func queryStrings(ctx context.Context, tx ptx, query string, args ...any) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -49,7 +49,7 @@ func affected(r sql.Result, err error) (int, error) {
 // ListInstances lists instance ids by current status ("" for all), newest first.
 func (s *Store) ListInstances(ctx context.Context, status history.ExecStatus) ([]string, error) {
 	var out []string
-	err := s.write(ctx, "ListInstances", func(tx *sql.Tx) error {
+	err := s.write(ctx, "ListInstances", func(tx ptx) error {
 		var err error
 		out, err = queryStrings(ctx, tx, s.sql(`SELECT instance_id FROM {S}.instances WHERE ($1 = '' OR status = $1)
 			ORDER BY created_at DESC, instance_id DESC`), string(status))
@@ -61,7 +61,7 @@ func (s *Store) ListInstances(ctx context.Context, status history.ExecStatus) ([
 // ListExecutions lists an instance's execution ids, ascending.
 func (s *Store) ListExecutions(ctx context.Context, instance string) ([]uint64, error) {
 	out := []uint64{}
-	err := s.write(ctx, "ListExecutions", func(tx *sql.Tx) error {
+	err := s.write(ctx, "ListExecutions", func(tx ptx) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, s.sql(`SELECT execution_id FROM {S}.executions WHERE instance_id = $1 ORDER BY execution_id`), instance)
 		if err != nil {
@@ -83,7 +83,7 @@ func (s *Store) ListExecutions(ctx context.Context, instance string) ([]uint64, 
 // ExecutionInfo describes one execution.
 func (s *Store) ExecutionInfo(ctx context.Context, instance string, executionID uint64) (history.ExecutionInfo, error) {
 	var info history.ExecutionInfo
-	err := s.write(ctx, "ExecutionInfo", func(tx *sql.Tx) error {
+	err := s.write(ctx, "ExecutionInfo", func(tx ptx) error {
 		info = history.ExecutionInfo{}
 		var status string
 		var output []byte
@@ -116,7 +116,7 @@ func (s *Store) ExecutionInfo(ctx context.Context, instance string, executionID 
 // Children lists an instance's direct sub-orchestrations.
 func (s *Store) Children(ctx context.Context, instance string) ([]string, error) {
 	var out []string
-	err := s.write(ctx, "Children", func(tx *sql.Tx) error {
+	err := s.write(ctx, "Children", func(tx ptx) error {
 		var err error
 		out, err = queryStrings(ctx, tx, s.sql(`SELECT instance_id FROM {S}.instances WHERE parent_instance_id = $1
 			ORDER BY created_at, instance_id`), instance)
@@ -131,7 +131,7 @@ func (s *Store) DeleteInstances(ctx context.Context, ids []string, force bool) (
 	if len(ids) == 0 {
 		return res, nil
 	}
-	err := s.write(ctx, "DeleteInstances", func(tx *sql.Tx) error {
+	err := s.write(ctx, "DeleteInstances", func(tx ptx) error {
 		var err error
 		res, err = s.deleteInstancesTx(ctx, tx, ids, force)
 		return err
@@ -143,7 +143,7 @@ func (s *Store) DeleteInstances(ctx context.Context, ids []string, force bool) (
 	return res, nil
 }
 
-func (s *Store) deleteInstancesTx(ctx context.Context, tx *sql.Tx, ids []string, force bool) (history.DeleteResult, error) {
+func (s *Store) deleteInstancesTx(ctx context.Context, tx ptx, ids []string, force bool) (history.DeleteResult, error) {
 	var res history.DeleteResult
 	arr := idsArray(ids)
 	// The lock rows go first: a commit holding one (FOR UPDATE) finishes before, and a
@@ -225,7 +225,7 @@ func (s *Store) filterQuery(f history.InstanceFilter, terminalRoots bool) (strin
 func (s *Store) DeleteInstancesBulk(ctx context.Context, filter history.InstanceFilter) (history.DeleteResult, error) {
 	var res history.DeleteResult
 	var all []string
-	err := s.write(ctx, "DeleteInstancesBulk", func(tx *sql.Tx) error {
+	err := s.write(ctx, "DeleteInstancesBulk", func(tx ptx) error {
 		res, all = history.DeleteResult{}, nil
 		q, args := s.filterQuery(filter, true)
 		roots, err := queryStrings(ctx, tx, q, args...)
@@ -258,7 +258,7 @@ func (s *Store) DeleteInstancesBulk(ctx context.Context, filter history.Instance
 // PruneExecutions deletes an instance's old executions (see history.Admin).
 func (s *Store) PruneExecutions(ctx context.Context, instance string, opts history.PruneOptions) (history.PruneResult, error) {
 	var res history.PruneResult
-	err := s.write(ctx, "PruneExecutions", func(tx *sql.Tx) error {
+	err := s.write(ctx, "PruneExecutions", func(tx ptx) error {
 		var err error
 		res, err = s.pruneTx(ctx, tx, instance, opts)
 		return err
@@ -266,7 +266,7 @@ func (s *Store) PruneExecutions(ctx context.Context, instance string, opts histo
 	return res, err
 }
 
-func (s *Store) pruneTx(ctx context.Context, tx *sql.Tx, instance string, opts history.PruneOptions) (history.PruneResult, error) {
+func (s *Store) pruneTx(ctx context.Context, tx ptx, instance string, opts history.PruneOptions) (history.PruneResult, error) {
 	var res history.PruneResult
 	var current int64
 	err := tx.QueryRowContext(ctx, s.sql(`SELECT current_execution_id FROM {S}.instances WHERE instance_id = $1 FOR UPDATE`), instance).Scan(&current)
@@ -315,7 +315,7 @@ func (s *Store) pruneTx(ctx context.Context, tx *sql.Tx, instance string, opts h
 // PruneExecutionsBulk prunes every instance matching filter.
 func (s *Store) PruneExecutionsBulk(ctx context.Context, filter history.InstanceFilter, opts history.PruneOptions) (history.PruneResult, error) {
 	var res history.PruneResult
-	err := s.write(ctx, "PruneExecutionsBulk", func(tx *sql.Tx) error {
+	err := s.write(ctx, "PruneExecutionsBulk", func(tx ptx) error {
 		res = history.PruneResult{}
 		q, args := s.filterQuery(filter, false)
 		ids, err := queryStrings(ctx, tx, q, args...)
@@ -339,7 +339,7 @@ func (s *Store) PruneExecutionsBulk(ctx context.Context, filter history.Instance
 // SystemMetrics counts instances, executions and events.
 func (s *Store) SystemMetrics(ctx context.Context) (history.SystemMetrics, error) {
 	var m history.SystemMetrics
-	err := s.write(ctx, "SystemMetrics", func(tx *sql.Tx) error {
+	err := s.write(ctx, "SystemMetrics", func(tx ptx) error {
 		return tx.QueryRowContext(ctx, s.sql(`SELECT
 			(SELECT COUNT(*) FROM {S}.instances),
 			(SELECT COUNT(*) FROM {S}.executions),
@@ -356,7 +356,7 @@ func (s *Store) SystemMetrics(ctx context.Context) (history.SystemMetrics, error
 // QueueDepths counts unlocked queue messages.
 func (s *Store) QueueDepths(ctx context.Context) (history.QueueDepths, error) {
 	var d history.QueueDepths
-	err := s.write(ctx, "QueueDepths", func(tx *sql.Tx) error {
+	err := s.write(ctx, "QueueDepths", func(tx ptx) error {
 		return tx.QueryRowContext(ctx, s.sql(`SELECT
 			(SELECT COUNT(*) FROM {S}.orchestrator_queue WHERE lock_token IS NULL AND visible_at <= {NOW}),
 			(SELECT COUNT(*) FROM {S}.worker_queue WHERE lock_token IS NULL),
@@ -369,7 +369,7 @@ func (s *Store) QueueDepths(ctx context.Context) (history.QueueDepths, error) {
 // InstanceStats measures one instance.
 func (s *Store) InstanceStats(ctx context.Context, instance string) (history.InstanceStats, error) {
 	var st history.InstanceStats
-	err := s.write(ctx, "InstanceStats", func(tx *sql.Tx) error {
+	err := s.write(ctx, "InstanceStats", func(tx ptx) error {
 		st = history.InstanceStats{}
 		var current int64
 		err := tx.QueryRowContext(ctx, s.sql(`SELECT current_execution_id FROM {S}.instances WHERE instance_id = $1`), instance).Scan(&current)

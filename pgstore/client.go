@@ -16,7 +16,7 @@ func (s *Store) CreateInstance(ctx context.Context, start history.Message) error
 		return wrap(ctx, "CreateInstance", invalid("CreateInstance needs a %s message, got %q", history.MsgStartOrchestration, start.Kind))
 	}
 	var ch changes
-	err := s.write(ctx, "CreateInstance", func(tx *sql.Tx) error {
+	err := s.write(ctx, "CreateInstance", func(tx ptx) error {
 		ch = changes{}
 		created, err := s.createInstanceRow(ctx, tx, start)
 		if err != nil {
@@ -41,7 +41,7 @@ func (s *Store) CreateInstance(ctx context.Context, start history.Message) error
 // one, and nothing (nil) for a completed or failed one.
 func (s *Store) SendMessage(ctx context.Context, msg history.Message) error {
 	var ch changes
-	err := s.write(ctx, "SendMessage", func(tx *sql.Tx) error {
+	err := s.write(ctx, "SendMessage", func(tx ptx) error {
 		ch = changes{}
 		var status string
 		err := tx.QueryRowContext(ctx, s.sql(`SELECT status FROM {S}.instances WHERE instance_id = $1`), msg.Instance).Scan(&status)

@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 
 	"github.com/lib/pq"
@@ -52,14 +51,17 @@ func (s *Store) fire(c *changes) {
 	}
 }
 
-// sendNotify sends the transaction's NOTIFYs (delivered if and when it commits).
-func (s *Store) sendNotify(ctx context.Context, tx *sql.Tx, c *changes) error {
+// sendNotify sends the transaction's NOTIFYs (delivered if and when it commits). Each
+// payload starts with the Store's origin, so that its own listener ignores what the
+// Store already signalled in process (fire): a commit wakes its own dispatchers once,
+// not twice. An instance channel's payload is the origin, a colon and the instance id.
+func (s *Store) sendNotify(ctx context.Context, tx ptx, c *changes) error {
 	var chans, payloads []string
 	if c.pgOrch {
-		chans, payloads = append(chans, s.chOrch), append(payloads, "")
+		chans, payloads = append(chans, s.chOrch), append(payloads, s.origin)
 	}
 	if c.pgWork {
-		chans, payloads = append(chans, s.chWork), append(payloads, "")
+		chans, payloads = append(chans, s.chWork), append(payloads, s.origin)
 	}
 	seen := map[string]bool{}
 	for _, id := range c.pgInstances {
@@ -68,7 +70,7 @@ func (s *Store) sendNotify(ctx context.Context, tx *sql.Tx, c *changes) error {
 		}
 		if !seen[id] {
 			seen[id] = true
-			chans, payloads = append(chans, s.chInst), append(payloads, id)
+			chans, payloads = append(chans, s.chInst), append(payloads, s.origin+":"+id)
 		}
 	}
 	if len(chans) == 0 {
@@ -77,6 +79,19 @@ func (s *Store) sendNotify(ctx context.Context, tx *sql.Tx, c *changes) error {
 	_, err := tx.ExecContext(ctx, `SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)`,
 		pq.Array(chans), pq.Array(payloads))
 	return err
+}
+
+// splitPayload splits a NOTIFY payload into the sending Store's origin and the rest (an
+// instance id). A payload without an origin (an empty one) has an empty origin.
+func splitPayload(p string) (origin, rest string) {
+	const n = 32 // hex length of an origin token
+	if len(p) >= n && (len(p) == n || p[n] == ':') {
+		if len(p) == n {
+			return p, ""
+		}
+		return p[:n], p[n+1:]
+	}
+	return "", p
 }
 
 // startListener LISTENs on the store's channels through a pq.Listener, which keeps
@@ -123,16 +138,20 @@ func (s *Store) dispatch(l *pq.Listener) {
 			s.sig.All()
 			continue
 		}
+		origin, id := splitPayload(n.Extra)
+		if origin == s.origin {
+			continue // fired in process when the transaction committed
+		}
 		switch n.Channel {
 		case s.chOrch:
 			s.sig.Orchestrator()
 		case s.chWork:
 			s.sig.Worker()
 		case s.chInst:
-			if n.Extra == "" {
+			if id == "" {
 				s.sig.All()
 			} else {
-				s.sig.Instance(n.Extra)
+				s.sig.Instance(id)
 			}
 		}
 	}

@@ -35,7 +35,7 @@ func (s *Store) FetchOrchestration(ctx context.Context, req history.FetchOrchest
 	for range maxFetchRaces {
 		var lease *history.OrchestrationLease
 		var lostInstance string
-		err := s.writeRetry(ctx, "FetchOrchestration", func(tx *sql.Tx) error {
+		err := s.writeRetry(ctx, "FetchOrchestration", func(tx ptx) error {
 			lease, lostInstance = nil, ""
 			var err error
 			lease, lostInstance, err = s.fetchOnce(ctx, tx, req, timeout, skip, &asked)
@@ -56,9 +56,18 @@ func (s *Store) FetchOrchestration(ctx context.Context, req history.FetchOrchest
 	return nil, nil
 }
 
+// asyncCommitSQL, evaluated in a fetch's statement once it has found work, commits the
+// fetch transaction without waiting for its WAL flush. A fetch only writes locks and
+// attempt counts: if the server crashes before the flush they are lost, which is the
+// same as the lock expiring (the work is fetched again, one attempt less counted), and
+// every later synchronous commit flushes them first. A fetch that finds nothing writes
+// nothing and waits for nothing either; setting the option in the statement costs no
+// round trip.
+const asyncCommitSQL = `set_config('synchronous_commit', 'off', true)`
+
 // fetchOnce tries to lock the oldest candidate instance. lost names an instance that a
 // concurrent fetch or commit holds; the caller rolls back and tries the next one.
-func (s *Store) fetchOnce(ctx context.Context, tx *sql.Tx, req history.FetchOrchestrationRequest, timeout int64,
+func (s *Store) fetchOnce(ctx context.Context, tx ptx, req history.FetchOrchestrationRequest, timeout int64,
 	skip []string, asked *bool) (lease *history.OrchestrationLease, lost string, err error) {
 	var instance string
 	var mine bool
@@ -72,8 +81,8 @@ func (s *Store) fetchOnce(ctx context.Context, tx *sql.Tx, req history.FetchOrch
 					WHERE l.instance_id = q.instance_id AND l.locked_until > {NOW})
 			ORDER BY q.id LIMIT 1
 			FOR UPDATE OF q SKIP LOCKED)
-		SELECT instance_id, pg_try_advisory_xact_lock(hashtext($2), hashtext(instance_id)) FROM c`),
-		pq.Array(skip), s.schema).Scan(&instance, &mine)
+		SELECT instance_id, pg_try_advisory_xact_lock(hashtext($2), hashtext(instance_id)), `+asyncCommitSQL+` FROM c`),
+		pq.Array(skip), s.schema).Scan(&instance, &mine, new(string))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", nil
 	}
@@ -190,7 +199,7 @@ func (s *Store) fetchOnce(ctx context.Context, tx *sql.Tx, req history.FetchOrch
 func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c history.Commit) (history.CommitResult, error) {
 	var res history.CommitResult
 	var ch changes
-	err := s.write(ctx, "CommitOrchestration", func(tx *sql.Tx) error {
+	err := s.write(ctx, "CommitOrchestration", func(tx ptx) error {
 		res, ch = history.CommitResult{}, changes{}
 		// Locking the lock row first serialises the commit with a fetch taking the
 		// instance over after expiry: whichever comes second sees the other's outcome.
@@ -266,7 +275,7 @@ func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c his
 
 // commitInstance records the instance part of a commit: execution, history, status,
 // custom status and KV.
-func (s *Store) commitInstance(ctx context.Context, tx *sql.Tx, instance string, c history.Commit, ch *changes) error {
+func (s *Store) commitInstance(ctx context.Context, tx ptx, instance string, c history.Commit, ch *changes) error {
 	started, custom := c.Started(), c.CustomStatusUpdate()
 	var cur int64
 	created := false
@@ -399,7 +408,7 @@ func (s *Store) commitInstance(ctx context.Context, tx *sql.Tx, instance string,
 }
 
 // applyKV records the delta's KV events in kv_delta, in order.
-func (s *Store) applyKV(ctx context.Context, tx *sql.Tx, instance string, delta []history.Event) error {
+func (s *Store) applyKV(ctx context.Context, tx ptx, instance string, delta []history.Event) error {
 	for _, e := range delta {
 		var ts any
 		if e.TimestampMs != 0 {
@@ -433,7 +442,7 @@ func (s *Store) applyKV(ctx context.Context, tx *sql.Tx, instance string, delta 
 }
 
 // mergeKV folds the current execution's KV changes into kv_store.
-func (s *Store) mergeKV(ctx context.Context, tx *sql.Tx, instance string) error {
+func (s *Store) mergeKV(ctx context.Context, tx ptx, instance string) error {
 	_, err := tx.ExecContext(ctx, s.sql(`WITH d AS (DELETE FROM {S}.kv_delta WHERE instance_id = $1 RETURNING key, value, updated_at),
 		del AS (DELETE FROM {S}.kv_store s USING d WHERE s.instance_id = $1 AND s.key = d.key AND d.value IS NULL)
 		INSERT INTO {S}.kv_store (instance_id, key, value, updated_at)
@@ -447,7 +456,7 @@ func (s *Store) mergeKV(ctx context.Context, tx *sql.Tx, instance string) error 
 func (s *Store) AbandonOrchestration(ctx context.Context, lockToken string, delay time.Duration, ignoreAttempt bool) error {
 	d := durMs(delay)
 	var notify bool
-	err := s.write(ctx, "AbandonOrchestration", func(tx *sql.Tx) error {
+	err := s.write(ctx, "AbandonOrchestration", func(tx ptx) error {
 		notify = false
 		var instance string
 		err := tx.QueryRowContext(ctx, s.sql(`DELETE FROM {S}.instance_locks WHERE lock_token = $1 RETURNING instance_id`),

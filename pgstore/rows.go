@@ -126,7 +126,7 @@ func nullString(s string) any {
 
 // createInstanceRow inserts the instance row (status Running, execution 1) and its
 // first execution for a start message; false when the id is taken.
-func (s *Store) createInstanceRow(ctx context.Context, tx *sql.Tx, start history.Message) (bool, error) {
+func (s *Store) createInstanceRow(ctx context.Context, tx ptx, start history.Message) (bool, error) {
 	if start.Instance == "" {
 		return false, invalid("start message without an instance id")
 	}
@@ -164,7 +164,7 @@ func workIdleSQL(tagsSQL string) string {
 // TimerFired becomes visible at FireAtMs, anything else at once. Until the transaction
 // has queued a fetchable message, the insert also reads whether the queue had fetchable
 // work before, to decide on a NOTIFY (sent when it had none).
-func (s *Store) queueMessage(ctx context.Context, tx *sql.Tx, m history.Message, ch *changes) error {
+func (s *Store) queueMessage(ctx context.Context, tx ptx, m history.Message, ch *changes) error {
 	if m.Instance == "" {
 		return invalid("%s message without an instance id", m.Kind)
 	}
@@ -201,7 +201,7 @@ func (s *Store) queueMessage(ctx context.Context, tx *sql.Tx, m history.Message,
 
 // queueActivities appends activities to the worker queue, in order, reading whether the
 // queue had fetchable work before.
-func (s *Store) queueActivities(ctx context.Context, tx *sql.Tx, works []history.ActivityWork, ch *changes) error {
+func (s *Store) queueActivities(ctx context.Context, tx ptx, works []history.ActivityWork, ch *changes) error {
 	if len(works) == 0 {
 		return nil
 	}

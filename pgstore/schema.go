@@ -129,6 +129,12 @@ CREATE TABLE {S}.sessions (
 	last_activity_at BIGINT NOT NULL
 );
 `,
+	// 4: the worker fetch walks the untagged (or one tag's) activities in id order and
+	// stops at the first it can take, instead of sorting every visible one.
+	`
+CREATE INDEX worker_queue_tag_id_idx ON {S}.worker_queue (tag, id);
+DROP INDEX {S}.worker_queue_tag_idx;
+`,
 }
 
 // ErrSchemaTooNew is returned by Connect for a schema written by a newer build.

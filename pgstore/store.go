@@ -104,9 +104,11 @@ type Store struct {
 	schema   string
 	quoted   string
 	sqlCache sync.Map // statement template -> statement
+	stmts    *stmtCache
 
 	listener                   *pq.Listener
 	chOrch, chWork, chInst     string
+	origin                     string // this Store's id in its NOTIFY payloads
 	sig                        *history.Signals
 	closeOnce                  sync.Once
 	closeErr                   error
@@ -181,6 +183,8 @@ func ConnectWithSchema(ctx context.Context, url, schema string, opts ...Option) 
 	s := &Store{
 		db: db, schema: schema, quoted: quoteIdent(schema),
 		chOrch: schema + "_orch", chWork: schema + "_work", chInst: schema + "_inst",
+		origin:       newToken(),
+		stmts:        newStmtCache(maxPrepared),
 		sig:          history.NewSignals(),
 		reconnectMin: 50 * time.Millisecond, reconnectMax: 2 * time.Second,
 	}
@@ -210,6 +214,7 @@ func (s *Store) Close() error {
 		if err := s.listener.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}
+		s.stmts.close()
 		errs = append(errs, s.db.Close())
 		s.closeErr = errors.Join(errs...)
 	})
@@ -258,11 +263,11 @@ const maxTransientRetries = 3
 // write runs fn in a READ COMMITTED transaction, retrying it (from the start) after a
 // serialization failure or a deadlock while retry allows; errors are classified (wrap).
 // fn returning errRetryTx rolls back and makes write return errRetryTx.
-func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, op string, fn func(tx ptx) error) error {
 	return s.writeRetry(ctx, op, fn, func() bool { return true })
 }
 
-func (s *Store) writeRetry(ctx context.Context, op string, fn func(tx *sql.Tx) error, retry func() bool) error {
+func (s *Store) writeRetry(ctx context.Context, op string, fn func(tx ptx) error, retry func() bool) error {
 	for attempt := 0; ; attempt++ {
 		err := s.runTx(ctx, fn)
 		if err == nil || errors.Is(err, errRetryTx) {
@@ -276,14 +281,15 @@ func (s *Store) writeRetry(ctx context.Context, op string, fn func(tx *sql.Tx) e
 	}
 }
 
-func (s *Store) runTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) runTx(ctx context.Context, fn func(tx ptx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
+	tx := ptx{Tx: sqlTx, s: s}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err

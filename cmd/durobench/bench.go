@@ -142,7 +142,13 @@ func runOnce(ctx context.Context, c *config, index int, stderr io.Writer) (res r
 		nop := zerolog.Nop()
 		opts.Logger = &nop
 	}
-	rt, err := duroxide.NewRuntime(db.store, opts)
+	rtStore := db.store
+	var stats *statsStore
+	if c.storeStats {
+		rtStore, stats = wrapStats(db.store)
+		defer stats.print(stderr)
+	}
+	rt, err := duroxide.NewRuntime(rtStore, opts)
 	if err != nil {
 		return result{}, "", err
 	}

@@ -27,6 +27,7 @@ type config struct {
 	progress    bool
 	timeout     time.Duration
 	crossProc   bool
+	storeStats  bool
 	cpuProfile  string
 	memProfile  string
 	pgMaxConns  int
@@ -81,6 +82,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.progress, "progress", true, "print a progress line on stderr while running")
 	fs.DurationVar(&c.progressInt, "progress-interval", time.Second, "time between progress lines")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "limit for one run")
+	fs.BoolVar(&c.storeStats, "store-stats", false, "print, after each run, the runtime's store calls: count, calls that found work, mean and max time")
 	fs.BoolVar(&c.crossProc, "cross-process", false, "latency: the client works on its own store handle, as another process would (file SQLite, postgres)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of all runs to this file")
 	fs.StringVar(&c.memProfile, "memprofile", "", "write an allocation profile (after all runs) to this file")
