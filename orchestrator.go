@@ -263,12 +263,14 @@ func startFirst(msgs []history.Message, start *history.Message) []history.Messag
 func (rt *Runtime) commit(ctx context.Context, lease *history.OrchestrationLease, c history.Commit, log *zerolog.Logger) bool {
 	attempts := 0
 	var res history.CommitResult
+	c.LeaseActivities = rt.leaseRequest(&c)
 	err := retryStore(ctx, 5, func() error {
 		attempts++
 		var err error
 		res, err = rt.store.CommitOrchestration(ctx, lease.LockToken, c)
 		return err
 	})
+	rt.dispatchLeases(c.LeaseActivities, res.Leases) // res is zero when the commit failed
 	if attempts > 1 {
 		rt.metrics.commitsRetried.Add(int64(attempts - 1))
 	}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -141,6 +142,14 @@ type Runtime struct {
 
 	orchWake chan struct{} // wakes an idle orchestration dispatcher (peer hand-off)
 	workWake chan struct{}
+
+	// Commit-and-dispatch: a turn's commit queues activities already locked for this
+	// runtime when its workers are idle, and hands them over here (leasing.go).
+	workers       int                 // worker goroutines started (0: no leasing)
+	stopping      atomic.Bool         // Shutdown began: no more leasing
+	idleWorkers   atomic.Int32        // workers waiting for work
+	leaseReserved atomic.Int64        // places of leased taken or promised to commits in flight
+	leased        chan leasedActivity // leases waiting for a worker
 }
 
 type runState int
@@ -216,13 +225,16 @@ func (rt *Runtime) Start(ctx context.Context) error {
 	rt.state = stateRunning
 	runCtx, cancel := context.WithCancel(context.Background())
 	rt.cancel = cancel
-	for i := 0; i < rt.opts.OrchestrationConcurrency; i++ {
-		rt.orchDone.Add(1)
-		go rt.orchestrationLoop(runCtx, fmt.Sprintf("orch-%d-%s", i, rt.id))
-	}
 	workers := rt.opts.WorkerConcurrency
 	if rt.opts.WorkerTagFilter.Mode() == history.TagNone {
 		workers = 0
+	}
+	// Before any dispatcher starts: orchestration dispatchers lease to the workers.
+	rt.workers = workers
+	rt.leased = make(chan leasedActivity, max(workers, 1))
+	for i := 0; i < rt.opts.OrchestrationConcurrency; i++ {
+		rt.orchDone.Add(1)
+		go rt.orchestrationLoop(runCtx, fmt.Sprintf("orch-%d-%s", i, rt.id))
 	}
 	for i := 0; i < workers; i++ {
 		rt.workDone.Add(1)
@@ -259,6 +271,7 @@ func (rt *Runtime) Shutdown(timeout time.Duration) error {
 		return fmt.Errorf("%w: Shutdown called on a runtime that is not running", ErrRuntimeStopped)
 	}
 	rt.state = stateStopped
+	rt.stopping.Store(true)
 	rt.cancel()
 	rt.mu.Unlock()
 
@@ -272,6 +285,7 @@ func (rt *Runtime) Shutdown(timeout time.Duration) error {
 		rt.running.cancelAll()
 		workDone = waitGroupUntil(&rt.workDone, time.Now().Add(shutdownCancelGrace))
 	}
+	rt.releaseLeases()
 	rt.cache.closeAll()
 	rt.log.runtime.Info().Str("runtime_id", rt.id).Msg("runtime stopped")
 	switch {

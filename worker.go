@@ -25,27 +25,59 @@ func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
 		signal = rt.notifier.WorkerWork()
 	}
 	failures := 0
+	// After a leased activity the worker waits instead of fetching: work queued for
+	// fetching meanwhile signalled the store channel (kept until a worker takes it), and
+	// a fetch would mostly find nothing.
+	waitFirst := false
 	for ctx.Err() == nil {
-		lease, err := rt.store.FetchActivity(ctx, history.FetchActivityRequest{
-			LockTimeout: rt.opts.WorkerLockTimeout, Tags: rt.opts.WorkerTagFilter, Session: rt.sessionFetch(),
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+		// A lease handed over by a commit of this runtime comes first: it is locked for
+		// us already.
+		var lease *history.ActivityLease
+		select {
+		case la := <-rt.leased:
+			if lease = rt.takeLease(la); lease == nil {
+				continue
 			}
-			failures++
-			rt.metrics.providerErrors.Add(1)
-			rt.log.runtime.Warn().Err(err).Str("worker_id", workerID).Msg("fetching activity work failed")
-			sleepCtx(ctx, backoff(100*time.Millisecond, failures-1, 3*time.Second))
-			continue
+		default:
 		}
-		failures = 0
+		if lease == nil && waitFirst {
+			waitFirst = false
+			if la, ok := rt.idleWorker(ctx, signal); ok {
+				if lease = rt.takeLease(la); lease == nil {
+					continue
+				}
+			}
+		}
+		leasedHere := lease != nil
 		if lease == nil {
-			rt.idle(ctx, signal, rt.workWake, rt.opts.DispatcherPollInterval)
-			continue
+			var err error
+			lease, err = rt.store.FetchActivity(ctx, history.FetchActivityRequest{
+				LockTimeout: rt.opts.WorkerLockTimeout, Tags: rt.opts.WorkerTagFilter, Session: rt.sessionFetch(),
+			})
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				failures++
+				rt.metrics.providerErrors.Add(1)
+				rt.log.runtime.Warn().Err(err).Str("worker_id", workerID).Msg("fetching activity work failed")
+				sleepCtx(ctx, backoff(100*time.Millisecond, failures-1, 3*time.Second))
+				continue
+			}
+			failures = 0
+			if lease == nil {
+				if la, ok := rt.idleWorker(ctx, signal); ok {
+					lease = rt.takeLease(la)
+				}
+				if lease == nil {
+					continue
+				}
+			} else {
+				wakePeer(rt.workWake)
+			}
 		}
 		rt.metrics.workFetched.Add(1)
-		wakePeer(rt.workWake)
+		waitFirst = leasedHere
 		if session := lease.Work.SessionID; session != "" {
 			if !rt.sessions.enter(session) {
 				// Another worker of this runtime took a new session first: leave this one
@@ -62,6 +94,24 @@ func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
 		}
 		rt.runActivity(lease, workerID)
 	}
+}
+
+// idleWorker waits, counted among the idle workers, for a store signal, a peer's
+// wake-up, the poll interval or a lease handed over by a commit (returned).
+func (rt *Runtime) idleWorker(ctx context.Context, storeSignal <-chan struct{}) (leasedActivity, bool) {
+	rt.idleWorkers.Add(1)
+	defer rt.idleWorkers.Add(-1)
+	t := time.NewTimer(rt.opts.DispatcherPollInterval)
+	defer t.Stop()
+	select {
+	case la := <-rt.leased:
+		return la, true
+	case <-ctx.Done():
+	case <-storeSignal:
+	case <-rt.workWake:
+	case <-t.C:
+	}
+	return leasedActivity{}, false
 }
 
 func (rt *Runtime) runActivity(lease *history.ActivityLease, workerID string) {

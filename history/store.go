@@ -219,6 +219,56 @@ type Commit struct {
 	Activities []ActivityWork
 	// CancelledActivities are withdrawn from the worker queue.
 	CancelledActivities []ActivityRef
+	// LeaseActivities, when set, asks the commit to queue some of Activities already
+	// locked for the committing runtime and to return their leases, so that its idle
+	// workers run them without fetching them first.
+	LeaseActivities *ActivityLeaseRequest
+}
+
+// ActivityLeaseRequest says which of a commit's activities to queue already locked. The
+// store takes, in order, the first Max activities that Eligible accepts and that the
+// same commit does not withdraw (CancelledActivities), and queues each locked with a
+// fresh lock token for LockTimeout, with one delivery attempt counted, as FetchActivity
+// would have locked it. Eligible must be a pure function: a store may call it more than
+// once per activity (a retried transaction).
+type ActivityLeaseRequest struct {
+	// Max is the most activities to lease.
+	Max int
+	// LockTimeout is how long a leased activity stays locked without renewal.
+	LockTimeout time.Duration
+	// Eligible says whether the runtime's workers may run an activity (its tag, its
+	// name, no session). Nil accepts every activity.
+	Eligible func(ActivityWork) bool
+}
+
+// LeasedActivities says, for each of c.Activities, whether the commit queues it locked
+// (see ActivityLeaseRequest); nil when it leases none. Stores call it once per attempt
+// of the commit's transaction.
+func (c Commit) LeasedActivities() []bool {
+	r := c.LeaseActivities
+	if r == nil || r.Max <= 0 || len(c.Activities) == 0 {
+		return nil
+	}
+	withdrawn := make(map[ActivityRef]bool, len(c.CancelledActivities))
+	for _, a := range c.CancelledActivities {
+		withdrawn[a] = true
+	}
+	var mask []bool
+	n := 0
+	for i, w := range c.Activities {
+		if n == r.Max {
+			break
+		}
+		if withdrawn[ActivityRef{Instance: w.Instance, ExecutionID: w.ExecutionID, ID: w.ID}] || (r.Eligible != nil && !r.Eligible(w)) {
+			continue
+		}
+		if mask == nil {
+			mask = make([]bool, len(c.Activities))
+		}
+		mask[i] = true
+		n++
+	}
+	return mask
 }
 
 // Started is the delta's OrchestrationStarted, if the turn began an execution.
@@ -248,6 +298,9 @@ type CommitResult struct {
 	// (a start with a parent), the store queued ChildStartRejected(start) to the parent in
 	// the same commit; a detached start is simply skipped.
 	Rejected []Message
+	// Leases are the activities the commit queued locked (Commit.LeaseActivities), in
+	// the order of Commit.Activities, each with Attempt 1.
+	Leases []ActivityLease
 }
 
 // ChildStartRejected is the message a store queues to a parent, in the commit that

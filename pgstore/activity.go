@@ -53,6 +53,13 @@ func (s *Store) fetchActivity(ctx context.Context, candidate, token string, args
 	)
 	err := s.write(ctx, "FetchActivity", func(tx ptx) error {
 		found = false
+		// Walk the queue in id order through an index and stop at the first activity that
+		// can be taken, rather than sort every visible one: a fresh or bursty queue has
+		// statistics that make the planner expect a handful of rows and pick the sort,
+		// whose cost grows with the queue (measured: 2.4 ms per fetch at 800 queued).
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_sort = off`); err != nil {
+			return err
+		}
 		err := tx.QueryRowContext(ctx, s.sql(`WITH c AS MATERIALIZED (`+candidate+`)
 			UPDATE {S}.worker_queue w SET lock_token = $1, locked_until = {NOW} + $2::bigint, attempt_count = w.attempt_count + 1
 			FROM c WHERE w.id = c.id

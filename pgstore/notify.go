@@ -56,7 +56,17 @@ func (s *Store) fire(c *changes) {
 // Store already signalled in process (fire): a commit wakes its own dispatchers once,
 // not twice. An instance channel's payload is the origin, a colon and the instance id.
 func (s *Store) sendNotify(ctx context.Context, tx ptx, c *changes) error {
-	var chans, payloads []string
+	chans, payloads := s.notifications(c)
+	if len(chans) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)`,
+		pq.Array(chans), pq.Array(payloads))
+	return err
+}
+
+// notifications lists the channels and payloads of c's NOTIFYs.
+func (s *Store) notifications(c *changes) (chans, payloads []string) {
 	if c.pgOrch {
 		chans, payloads = append(chans, s.chOrch), append(payloads, s.origin)
 	}
@@ -73,11 +83,19 @@ func (s *Store) sendNotify(ctx context.Context, tx ptx, c *changes) error {
 			chans, payloads = append(chans, s.chInst), append(payloads, s.origin+":"+id)
 		}
 	}
+	return chans, payloads
+}
+
+// releaseAndNotify deletes the instance lock lockToken names and sends the
+// transaction's NOTIFYs, in one statement.
+func (s *Store) releaseAndNotify(ctx context.Context, tx ptx, lockToken string, c *changes) error {
+	chans, payloads := s.notifications(c)
 	if len(chans) == 0 {
-		return nil
+		_, err := tx.ExecContext(ctx, s.sql(`DELETE FROM {S}.instance_locks WHERE lock_token = $1`), lockToken)
+		return err
 	}
-	_, err := tx.ExecContext(ctx, `SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)`,
-		pq.Array(chans), pq.Array(payloads))
+	_, err := tx.ExecContext(ctx, s.sql(`WITH d AS (DELETE FROM {S}.instance_locks WHERE lock_token = $1)
+		SELECT pg_notify(c, p) FROM unnest($2::text[], $3::text[]) AS t(c, p)`), lockToken, pq.Array(chans), pq.Array(payloads))
 	return err
 }
 

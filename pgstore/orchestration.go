@@ -158,11 +158,11 @@ func (s *Store) fetchOnce(ctx context.Context, tx ptx, req history.FetchOrchestr
 		l.Messages = append(l.Messages, m)
 	}
 
-	st, ok, err := s.loadInstance(ctx, tx, instance)
+	st, ok, kv, err := s.loadInstanceKV(ctx, tx, instance)
 	if err != nil {
 		return nil, "", err
 	}
-	l.State = st
+	l.State, l.KV = st, kv
 	if ok {
 		if req.HistoryAfter != nil {
 			*asked = true
@@ -176,22 +176,6 @@ func (s *Store) fetchOnce(ctx context.Context, tx ptx, req history.FetchOrchestr
 	if badMessage != nil && l.HistoryErr == nil {
 		l.History, l.HistoryErr = nil, badMessage
 	}
-	kv, err := tx.QueryContext(ctx, s.sql(`SELECT key, value, updated_at FROM {S}.kv_store WHERE instance_id = $1`), instance)
-	if err != nil {
-		return nil, "", err
-	}
-	for kv.Next() {
-		var k string
-		var e history.KVEntry
-		if err := kv.Scan(&k, &e.Value, &e.UpdatedAtMs); err != nil {
-			kv.Close()
-			return nil, "", err
-		}
-		l.KV[k] = e
-	}
-	if err := errors.Join(kv.Err(), kv.Close()); err != nil {
-		return nil, "", err
-	}
 	return l, "", nil
 }
 
@@ -203,10 +187,17 @@ func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c his
 		res, ch = history.CommitResult{}, changes{}
 		// Locking the lock row first serialises the commit with a fetch taking the
 		// instance over after expiry: whichever comes second sees the other's outcome.
+		// One statement locks the lock row (first: the batch's deletion waits for it),
+		// removes the fetched batch and reads the instance's current execution. A lost
+		// lock rolls the deletion back with the rest.
 		var instance string
 		var live bool
-		err := tx.QueryRowContext(ctx, s.sql(`SELECT instance_id, locked_until > {NOW} FROM {S}.instance_locks
-			WHERE lock_token = $1 FOR UPDATE`), lockToken).Scan(&instance, &live)
+		var cur sql.NullInt64
+		err := tx.QueryRowContext(ctx, s.sql(`WITH l AS MATERIALIZED (SELECT instance_id, locked_until > {NOW} AS live
+				FROM {S}.instance_locks WHERE lock_token = $1 FOR UPDATE),
+			d AS (DELETE FROM {S}.orchestrator_queue WHERE lock_token = $1 AND EXISTS (SELECT 1 FROM l))
+			SELECT l.instance_id, l.live, i.current_execution_id FROM l LEFT JOIN {S}.instances i ON i.instance_id = l.instance_id`),
+			lockToken).Scan(&instance, &live, &cur)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: commit: unknown or released lock token", history.ErrLockLost)
 		}
@@ -216,15 +207,14 @@ func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c his
 		if !live {
 			return fmt.Errorf("%w: commit: the lock on %q expired", history.ErrLockLost, instance)
 		}
-		if _, err := tx.ExecContext(ctx, s.sql(`DELETE FROM {S}.orchestrator_queue WHERE lock_token = $1`), lockToken); err != nil {
+		if err := s.commitInstance(ctx, tx, instance, cur, c, &ch); err != nil {
 			return err
 		}
-		if err := s.commitInstance(ctx, tx, instance, c, &ch); err != nil {
+		leases, err := s.queueActivities(ctx, tx, c, &ch)
+		if err != nil {
 			return err
 		}
-		if err := s.queueActivities(ctx, tx, c.Activities, &ch); err != nil {
-			return err
-		}
+		res.Leases = leases
 		// After queueing, so that an activity scheduled and cancelled in one turn nets to nothing.
 		if len(c.CancelledActivities) > 0 {
 			insts := make([]string, len(c.CancelledActivities))
@@ -261,10 +251,7 @@ func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c his
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.sql(`DELETE FROM {S}.instance_locks WHERE lock_token = $1`), lockToken); err != nil {
-			return err
-		}
-		return s.sendNotify(ctx, tx, &ch)
+		return s.releaseAndNotify(ctx, tx, lockToken, &ch)
 	})
 	if err != nil {
 		return history.CommitResult{}, err
@@ -275,13 +262,13 @@ func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c his
 
 // commitInstance records the instance part of a commit: execution, history, status,
 // custom status and KV.
-func (s *Store) commitInstance(ctx context.Context, tx ptx, instance string, c history.Commit, ch *changes) error {
+// curExec is the instance's current execution id, read with the lock (invalid: the
+// instance has no row).
+func (s *Store) commitInstance(ctx context.Context, tx ptx, instance string, curExec sql.NullInt64, c history.Commit, ch *changes) error {
 	started, custom := c.Started(), c.CustomStatusUpdate()
-	var cur int64
+	cur := curExec.Int64
 	created := false
-	err := tx.QueryRowContext(ctx, s.sql(`SELECT current_execution_id FROM {S}.instances WHERE instance_id = $1`), instance).Scan(&cur)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	if !curExec.Valid {
 		if started == nil {
 			return nil // the instance is gone: nothing of it to record
 		}
@@ -294,8 +281,6 @@ func (s *Store) commitInstance(ctx context.Context, tx ptx, instance string, c h
 		}
 		ch.instances = append(ch.instances, instance)
 		created = true
-	case err != nil:
-		return err
 	}
 	exec := int64(c.ExecutionID)
 	if exec == 0 {

@@ -31,6 +31,43 @@ func (s *Store) loadInstance(ctx context.Context, q querier, id string) (st hist
 	err = q.QueryRowContext(ctx, s.sql(`SELECT `+instanceCols+` FROM {S}.instances WHERE instance_id = $1`), id).Scan(
 		&st.Instance, &st.Name, &st.Version, &exec, &status, &output, &errJSON,
 		&custom, &csv, &parent, &st.CreatedAtMs, &st.UpdatedAtMs)
+	return instanceState(id, err, status, output, errJSON, custom, parent, exec, csv, st)
+}
+
+// loadInstanceKV reads an instance row and its KV store in one statement; ok is false
+// (and the KV store empty) when there is no row.
+func (s *Store) loadInstanceKV(ctx context.Context, q querier, id string) (st history.InstanceState, ok bool, kv map[string]history.KVEntry, err error) {
+	var status string
+	var output []byte
+	var errJSON, custom, parent sql.NullString
+	var exec, csv int64
+	var keys, values []string
+	var updated []int64
+	err = q.QueryRowContext(ctx, s.sql(`SELECT `+instanceCols+`,
+			ARRAY(SELECT key FROM {S}.kv_store k WHERE k.instance_id = $1 ORDER BY key),
+			ARRAY(SELECT value FROM {S}.kv_store k WHERE k.instance_id = $1 ORDER BY key),
+			ARRAY(SELECT updated_at FROM {S}.kv_store k WHERE k.instance_id = $1 ORDER BY key)
+		FROM {S}.instances WHERE instance_id = $1`), id).Scan(
+		&st.Instance, &st.Name, &st.Version, &exec, &status, &output, &errJSON,
+		&custom, &csv, &parent, &st.CreatedAtMs, &st.UpdatedAtMs,
+		(*pq.StringArray)(&keys), (*pq.StringArray)(&values), (*pq.Int64Array)(&updated))
+	kv = map[string]history.KVEntry{}
+	st, ok, err = instanceState(id, err, status, output, errJSON, custom, parent, exec, csv, st)
+	if err != nil || !ok {
+		return st, ok, kv, err
+	}
+	if len(values) != len(keys) || len(updated) != len(keys) {
+		return history.InstanceState{}, false, nil, corrupt("instance %q: KV store changed while read", id)
+	}
+	for i, k := range keys {
+		kv[k] = history.KVEntry{Value: values[i], UpdatedAtMs: updated[i]}
+	}
+	return st, true, kv, nil
+}
+
+// instanceState completes st from the columns of an instance row read with err.
+func instanceState(id string, err error, status string, output []byte, errJSON, custom, parent sql.NullString,
+	exec, csv int64, st history.InstanceState) (history.InstanceState, bool, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return history.InstanceState{}, false, nil
 	}
@@ -200,39 +237,62 @@ func (s *Store) queueMessage(ctx context.Context, tx ptx, m history.Message, ch 
 }
 
 // queueActivities appends activities to the worker queue, in order, reading whether the
-// queue had fetchable work before.
-func (s *Store) queueActivities(ctx context.Context, tx ptx, works []history.ActivityWork, ch *changes) error {
+// queue had fetchable work before. Those leased (c.LeasedActivities) are queued locked
+// for the committing runtime, one attempt counted, and returned as leases; they need no
+// NOTIFY.
+func (s *Store) queueActivities(ctx context.Context, tx ptx, c history.Commit, ch *changes) ([]history.ActivityLease, error) {
+	works := c.Activities
 	if len(works) == 0 {
-		return nil
+		return nil, nil
 	}
+	leased := c.LeasedActivities()
 	insts := make([]string, len(works))
 	execs := make([]int64, len(works))
 	ids := make([]int64, len(works))
 	msgs := make([][]byte, len(works))
 	tags := make([]string, len(works))
 	sessions := make([]string, len(works))
+	tokens := make([]sql.NullString, len(works))
+	var leases []history.ActivityLease
+	var unleasedTags []string
 	for i, w := range works {
 		b, err := encodeWork(w)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		insts[i], execs[i], ids[i], msgs[i], tags[i], sessions[i] = w.Instance, int64(w.ExecutionID), int64(w.ID), b, w.Tag, w.SessionID
+		if leased != nil && leased[i] {
+			t := newToken()
+			tokens[i] = sql.NullString{String: t, Valid: true}
+			leases = append(leases, history.ActivityLease{LockToken: t, Attempt: 1, Work: w})
+		} else {
+			unleasedTags = append(unleasedTags, w.Tag)
+		}
+	}
+	var lockMsArg int64
+	if c.LeaseActivities != nil {
+		lockMsArg = lockMs(c.LeaseActivities.LockTimeout)
 	}
 	var idle bool
-	if err := tx.QueryRowContext(ctx, s.sql(`WITH idle AS MATERIALIZED (SELECT `+workIdleSQL(`$5::text[]`)+` AS idle),
-		ins AS (INSERT INTO {S}.worker_queue (instance_id, execution_id, activity_id, message, visible_at, created_at, tag, session_id)
-			SELECT w.i, w.e, w.a, w.m, {NOW}, {NOW}, NULLIF(w.t, ''), NULLIF(w.s, '')
-			FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[], $5::text[], $6::text[]) WITH ORDINALITY AS w(i, e, a, m, t, s, n)
+	if err := tx.QueryRowContext(ctx, s.sql(`WITH idle AS MATERIALIZED (SELECT `+workIdleSQL(`$7::text[]`)+` AS idle),
+		ins AS (INSERT INTO {S}.worker_queue (instance_id, execution_id, activity_id, message, visible_at, created_at, tag, session_id,
+				lock_token, locked_until, attempt_count)
+			SELECT w.i, w.e, w.a, w.m, {NOW}, {NOW}, NULLIF(w.t, ''), NULLIF(w.s, ''),
+				w.k, CASE WHEN w.k IS NULL THEN NULL ELSE {NOW} + $9::bigint END, CASE WHEN w.k IS NULL THEN 0 ELSE 1 END
+			FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[], $5::text[], $6::text[], $8::text[]) WITH ORDINALITY AS w(i, e, a, m, t, s, k, n)
 			ORDER BY w.n)
-		SELECT idle FROM idle`), pq.Array(insts), pq.Array(execs), pq.Array(ids), pq.Array(msgs), pq.Array(tags), pq.Array(sessions)).Scan(&idle); err != nil {
-		return err
+		SELECT idle FROM idle`), pq.Array(insts), pq.Array(execs), pq.Array(ids), pq.Array(msgs), pq.Array(tags), pq.Array(sessions),
+		pq.Array(unleasedTags), pq.Array(tokens), lockMsArg).Scan(&idle); err != nil {
+		return nil, err
 	}
-	ch.work = true
-	if !ch.workChecked {
-		ch.workChecked = true
-		ch.pgWork = idle
+	if len(unleasedTags) > 0 {
+		ch.work = true
+		if !ch.workChecked {
+			ch.workChecked = true
+			ch.pgWork = idle
+		}
 	}
-	return nil
+	return leases, nil
 }
 
 // encodeWork renders an activity as JSON, keeping its input bytes as they are (the

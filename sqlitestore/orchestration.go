@@ -244,17 +244,29 @@ func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c his
 		if err := commitInstance(ctx, tx, now, instance, c, &ch); err != nil {
 			return err
 		}
-		for _, w := range c.Activities {
+		leased := c.LeasedActivities()
+		for i, w := range c.Activities {
 			b, err := encodeWork(w)
 			if err != nil {
 				return err
 			}
+			// A leased activity is queued locked for the committing runtime, one attempt
+			// counted, as a fetch would leave it; nobody else needs waking for it.
+			var token, until any
+			attempts := 0
+			if leased != nil && leased[i] {
+				t := newToken()
+				token, until, attempts = t, now+lockMs(c.LeaseActivities.LockTimeout), 1
+				res.Leases = append(res.Leases, history.ActivityLease{LockToken: t, Attempt: 1, Work: w})
+			} else {
+				ch.work = true
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO worker_queue
-				(instance_id, execution_id, activity_id, message, visible_at, created_at, tag, session_id) VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''))`,
-				w.Instance, int64(w.ExecutionID), int64(w.ID), string(b), now, now, w.Tag, w.SessionID); err != nil {
+				(instance_id, execution_id, activity_id, message, visible_at, created_at, tag, session_id, lock_token, locked_until, attempt_count)
+				VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), ?, ?, ?)`,
+				w.Instance, int64(w.ExecutionID), int64(w.ID), string(b), now, now, w.Tag, w.SessionID, token, until, attempts); err != nil {
 				return err
 			}
-			ch.work = true
 		}
 		// After queueing, so that an activity scheduled and cancelled in one turn nets to nothing.
 		for _, a := range c.CancelledActivities {

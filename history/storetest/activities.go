@@ -148,3 +148,84 @@ func testActivityLockExpiry(e *env) {
 	l := e.fetch("p")
 	e.diff("completion", []history.Message{*done}, l.Messages)
 }
+
+// A commit with LeaseActivities queues the first Max eligible activities already locked
+// and returns their leases; the rest are queued for fetching as usual.
+func testCommitLeasesActivities(e *env) {
+	wA, wB, wC, wD := work("p", 1, 2, "A"), work("p", 1, 3, "B"), work("p", 1, 4, "C"), work("p", 1, 5, "D")
+	wB.Tag = "gpu"
+	e.create("p")
+	_, res := e.turn("p", history.Commit{ExecutionID: 1,
+		Delta:      []history.Event{startedEv(1), activityEv(2, "A"), activityEv(3, "B"), activityEv(4, "C"), activityEv(5, "D")},
+		Status:     history.StatusRunning,
+		Activities: []history.ActivityWork{wA, wB, wC, wD},
+		// C is withdrawn in the same commit: neither queued nor leased.
+		CancelledActivities: []history.ActivityRef{{Instance: "p", ExecutionID: 1, ID: 4}},
+		LeaseActivities: &history.ActivityLeaseRequest{Max: 2, LockTimeout: longLock,
+			Eligible: func(w history.ActivityWork) bool { return w.Tag == "" }},
+	})
+	if len(res.Leases) != 2 {
+		e.t.Fatalf("%d leases, want 2 (A and D)", len(res.Leases))
+	}
+	a, d := res.Leases[0], res.Leases[1]
+	e.diff("first lease", wA, a.Work)
+	e.diff("second lease", wD, d.Work)
+	if a.Attempt != 1 || d.Attempt != 1 || a.LockToken == "" || a.LockToken == d.LockToken {
+		e.t.Errorf("leases: attempts %d, %d; tokens %q, %q: want attempt 1 and distinct tokens", a.Attempt, d.Attempt, a.LockToken, d.LockToken)
+	}
+	// Only B is left to fetch: the leased ones are locked, C is gone.
+	got := e.fetchActivity(3)
+	e.diff("fetched activity", wB, got.Work)
+	e.noActivity()
+
+	// A lease is a lock like a fetched one: renew, complete, abandon.
+	if err := e.s.RenewActivityLock(e.ctx, a.LockToken, longLock); err != nil {
+		e.t.Fatalf("RenewActivityLock of a lease: %v", err)
+	}
+	done := completed("p", 1, 2, `"a"`)
+	if err := e.s.CompleteActivity(e.ctx, a.LockToken, done); err != nil {
+		e.t.Fatalf("CompleteActivity of a lease: %v", err)
+	}
+	l := e.fetch("p")
+	e.diff("completion of the leased activity", []history.Message{*done}, l.Messages)
+	e.commit(l, history.Commit{ExecutionID: 1, Status: history.StatusRunning})
+	if err := e.s.AbandonActivity(e.ctx, d.LockToken, 0, true); err != nil {
+		e.t.Fatalf("AbandonActivity of a lease: %v", err)
+	}
+	again := e.fetchActivity(5)
+	if again.Attempt != 1 {
+		e.t.Errorf("attempt after abandoning a lease with ignoreAttempt: %d, want 1", again.Attempt)
+	}
+}
+
+// A leased activity whose lock expires (its runtime died) is fetched again, one attempt
+// more, and the expired lease can no longer complete it.
+func testCommitLeaseExpires(e *env) {
+	e.create("p")
+	_, res := e.turn("p", history.Commit{ExecutionID: 1, Delta: []history.Event{startedEv(1), activityEv(2, "A")},
+		Status: history.StatusRunning, Activities: []history.ActivityWork{work("p", 1, 2, "A")},
+		LeaseActivities: &history.ActivityLeaseRequest{Max: 8, LockTimeout: shortLock}})
+	if len(res.Leases) != 1 {
+		e.t.Fatalf("%d leases, want 1", len(res.Leases))
+	}
+	e.noActivity()
+	second := eventually(e.t, "redelivery of an expired lease", func() (*history.ActivityLease, bool) {
+		l := e.tryFetchActivity(longLock)
+		return l, l != nil
+	})
+	if second.Attempt != 2 || second.Work.ID != 2 {
+		e.t.Errorf("redelivered activity %d attempt %d, want 2 attempt 2", second.Work.ID, second.Attempt)
+	}
+	e.wantErr("complete with the expired lease", e.s.CompleteActivity(e.ctx, res.Leases[0].LockToken, completed("p", 1, 2, `1`)), history.ErrLockLost)
+	// Max 0 or no request leases nothing.
+	e.create("q")
+	_, res = e.turn("q", history.Commit{ExecutionID: 1, Delta: []history.Event{startedEv(1), activityEv(2, "A")},
+		Status: history.StatusRunning, Activities: []history.ActivityWork{work("q", 1, 2, "A")},
+		LeaseActivities: &history.ActivityLeaseRequest{Max: 0, LockTimeout: longLock}})
+	if len(res.Leases) != 0 {
+		e.t.Errorf("Max 0 leased %d activities", len(res.Leases))
+	}
+	if l := e.fetchActivity(2); l.Work.Instance != "q" {
+		e.t.Errorf("fetched %q's activity, want q's", l.Work.Instance)
+	}
+}

@@ -79,6 +79,12 @@
 //     token can no longer complete, renew or abandon.
 //
 // Custom status and KV:
+//   - CommitLeasesActivities: a commit with LeaseActivities queues the first Max
+//     eligible activities locked and returns their leases (attempt 1, distinct tokens);
+//     one withdrawn in the same commit is not leased; the others are fetched as usual;
+//     a lease renews, completes and abandons like a fetched lock.
+//   - CommitLeaseExpires: an expired lease is fetched again with attempt 2 and can no
+//     longer complete; Max 0 leases nothing.
 //   - CustomStatus: set, reset and version counting once per commit, in InstanceState
 //     and the lease State; it survives continue-as-new.
 //   - KV: set, clear and clear-all are visible through GetKV/GetAllKV at once; the

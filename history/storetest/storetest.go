@@ -39,6 +39,8 @@ func Run(t *testing.T, newStore func(t *testing.T) history.Store) {
 		{"ActivityCancel", testActivityCancel},
 		{"ActivityScheduleAndCancel", testActivityScheduleAndCancel},
 		{"ActivityLockExpiry", testActivityLockExpiry},
+		{"CommitLeasesActivities", testCommitLeasesActivities},
+		{"CommitLeaseExpires", testCommitLeaseExpires},
 		{"CustomStatus", testCustomStatus},
 		{"KV", testKV},
 		{"NotifierOrchestratorWork", testNotifierOrchestratorWork},
