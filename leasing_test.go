@@ -143,3 +143,71 @@ func TestLeasesReleasedAtShutdown(t *testing.T) {
 		}
 	})
 }
+
+// With polling out of the picture (an hour), every wake-up comes from signals: messages
+// that arrive for an instance while its turn runs, completions racing each other,
+// children finishing and events must all be fetched without waiting for a poll.
+func TestProgressWithoutPolling(t *testing.T) {
+	eachMode(t, func(t *testing.T, newEnv func(duroxide.RuntimeOptions) *env) {
+		e := newEnv(duroxide.RuntimeOptions{DispatcherPollInterval: time.Hour, OrchestrationConcurrency: 3, WorkerConcurrency: 3})
+		e.activity("Echo", func(_ *duroxide.ActivityContext, in yield.Value) (any, error) { return in, nil })
+		e.orchestration("Leaf", func(ctx *yield.Ctx, in yield.Value) (any, error) {
+			tasks := make([]yield.Task, 8)
+			for i := range tasks {
+				tasks[i] = ctx.ScheduleActivity("Echo", i)
+			}
+			if _, err := ctx.Yield(ctx.All(tasks...)); err != nil {
+				return nil, err
+			}
+			ev, err := ctx.Yield(ctx.WaitForEvent("go"))
+			if err != nil {
+				return nil, err
+			}
+			return ev, nil
+		})
+		e.orchestration("Root", func(ctx *yield.Ctx, in yield.Value) (any, error) {
+			var n int
+			if err := in.Decode(&n); err != nil {
+				return nil, err
+			}
+			tasks := make([]yield.Task, n)
+			for i := range tasks {
+				tasks[i] = ctx.ScheduleSubOrchestrationWithID("Leaf", fmt.Sprintf("%s-leaf-%d", ctx.InstanceID(), i), nil)
+			}
+			out, err := ctx.Yield(ctx.All(tasks...))
+			if err != nil {
+				return nil, err
+			}
+			return out, nil
+		})
+		e.start()
+		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+		defer cancel()
+		const roots, leaves = 3, 4
+		for r := range roots {
+			if err := e.client.StartOrchestration(ctx, fmt.Sprintf("root-%d", r), "Root", leaves); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for r := range roots {
+			for l := range leaves {
+				// Raised as soon as the leaf exists: events are kept until it waits for them.
+				leaf := fmt.Sprintf("root-%d-leaf-%d", r, l)
+				waitFor(t, leaf+" created", func() bool {
+					st, err := e.client.GetStatus(ctx, leaf)
+					return err == nil && st.Status != duroxide.StatusNotFound
+				})
+				if err := e.client.RaiseEvent(ctx, leaf, "go", l); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for r := range roots {
+			res, err := e.client.WaitForOrchestration(ctx, fmt.Sprintf("root-%d", r), 0)
+			if err != nil {
+				t.Fatalf("root-%d did not finish without polling: %v", r, err)
+			}
+			completed(t, res, `[{"ok":0},{"ok":1},{"ok":2},{"ok":3}]`)
+		}
+	})
+}

@@ -22,7 +22,13 @@ func (rt *Runtime) orchestrationLoop(ctx context.Context, workerID string) {
 		signal = rt.notifier.OrchestratorWork()
 	}
 	failures := 0
+	waitFirst := false // the last batch came from a drained queue: wait for a signal
 	for ctx.Err() == nil {
+		if waitFirst {
+			waitFirst = false
+			rt.idle(ctx, signal, rt.orchWake, rt.opts.DispatcherPollInterval)
+			continue
+		}
 		var taken, stale *yield.Execution
 		req := history.FetchOrchestrationRequest{
 			LockTimeout: rt.opts.OrchestratorLockTimeout,
@@ -38,6 +44,7 @@ func (rt *Runtime) orchestrationLoop(ctx context.Context, workerID string) {
 				return taken.LastEventID()
 			},
 		}
+		turnsDone, emptyFetches := rt.turnsDone.Load(), rt.emptyFetches.Load()
 		lease, err := rt.store.FetchOrchestration(ctx, req)
 		if stale != nil {
 			rt.closeExecution(stale)
@@ -54,13 +61,26 @@ func (rt *Runtime) orchestrationLoop(ctx context.Context, workerID string) {
 				continue
 			}
 			failures = 0
+			// Messages for an instance whose turn was running were not fetchable: the
+			// dispatcher ending that turn fetches again when it sees this empty fetch,
+			// and if the turn ended while this fetch ran, this dispatcher does.
+			rt.emptyFetches.Add(1)
+			if rt.turnsDone.Load() != turnsDone {
+				continue
+			}
 			rt.idle(ctx, signal, rt.orchWake, rt.opts.DispatcherPollInterval)
 			continue
 		}
 		failures = 0
 		rt.metrics.orchFetched.Add(1)
-		wakePeer(rt.orchWake)
+		if !lease.Drained {
+			wakePeer(rt.orchWake)
+		}
 		rt.processTurn(lease, taken, workerID)
+		rt.turnsDone.Add(1)
+		// With a drained queue, fetch again only if a fetch came back empty meanwhile
+		// (it may have missed a message of this instance); new work signals.
+		waitFirst = lease.Drained && rt.emptyFetches.Load() == emptyFetches
 	}
 }
 

@@ -145,9 +145,14 @@ type Runtime struct {
 
 	// Commit-and-dispatch: a turn's commit queues activities already locked for this
 	// runtime when its workers are idle, and hands them over here (leasing.go).
-	workers       int                 // worker goroutines started (0: no leasing)
-	stopping      atomic.Bool         // Shutdown began: no more leasing
-	idleWorkers   atomic.Int32        // workers waiting for work
+	workers     int          // worker goroutines started (0: no leasing)
+	stopping    atomic.Bool  // Shutdown began: no more leasing
+	idleWorkers atomic.Int32 // workers waiting for work
+
+	// Orchestration dispatchers skip the fetch after a turn when the queue was drained;
+	// these counters tell them when they must not (orchestrator.go).
+	turnsDone     atomic.Int64
+	emptyFetches  atomic.Int64
 	leaseReserved atomic.Int64        // places of leased taken or promised to commits in flight
 	leased        chan leasedActivity // leases waiting for a worker
 }

@@ -27,8 +27,10 @@ func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
 	failures := 0
 	// After a leased activity the worker waits instead of fetching: work queued for
 	// fetching meanwhile signalled the store channel (kept until a worker takes it), and
-	// a fetch would mostly find nothing.
+	// a fetch would mostly find nothing. It still fetches at least once per poll
+	// interval, for work whose signal it cannot get (a store without notifications).
 	waitFirst := false
+	var lastFetch time.Time
 	for ctx.Err() == nil {
 		// A lease handed over by a commit of this runtime comes first: it is locked for
 		// us already.
@@ -40,7 +42,7 @@ func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
 			}
 		default:
 		}
-		if lease == nil && waitFirst {
+		if lease == nil && waitFirst && time.Since(lastFetch) < rt.opts.DispatcherPollInterval {
 			waitFirst = false
 			if la, ok := rt.idleWorker(ctx, signal); ok {
 				if lease = rt.takeLease(la); lease == nil {
@@ -51,6 +53,7 @@ func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
 		leasedHere := lease != nil
 		if lease == nil {
 			var err error
+			lastFetch = time.Now()
 			lease, err = rt.store.FetchActivity(ctx, history.FetchActivityRequest{
 				LockTimeout: rt.opts.WorkerLockTimeout, Tags: rt.opts.WorkerTagFilter, Session: rt.sessionFetch(),
 			})
@@ -68,6 +71,7 @@ func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
 			if lease == nil {
 				if la, ok := rt.idleWorker(ctx, signal); ok {
 					lease = rt.takeLease(la)
+					leasedHere = true
 				}
 				if lease == nil {
 					continue

@@ -198,6 +198,10 @@ type OrchestrationLease struct {
 	Messages []Message
 	// KV is the instance's KV store as of the end of its previous execution.
 	KV map[string]KVEntry
+	// Drained is a hint: the store saw no visible message of any other unlocked
+	// instance when it took this one, so the caller need not fetch again right away.
+	// False means there may be more (or the store does not tell).
+	Drained bool
 }
 
 // Commit is one turn's result as the store records it.

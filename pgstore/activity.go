@@ -122,7 +122,7 @@ func (s *Store) RenewSessionLocks(ctx context.Context, owners []string, extend, 
 	if len(owners) == 0 {
 		return 0, nil
 	}
-	res, err := s.db.ExecContext(ctx, s.sql(`UPDATE {S}.sessions SET locked_until = {NOW} + $2::bigint
+	res, err := pdb{s}.ExecContext(ctx, s.sql(`UPDATE {S}.sessions SET locked_until = {NOW} + $2::bigint
 		WHERE owner = ANY($1::text[]) AND locked_until > {NOW} AND last_activity_at > {NOW} - $3::bigint`),
 		pq.Array(owners), lockMs(extend), durMs(idleTimeout))
 	if err != nil {
@@ -137,7 +137,7 @@ func (s *Store) RenewSessionLocks(ctx context.Context, owners []string, extend, 
 
 // CleanupSessions removes expired sessions that no queued activity refers to.
 func (s *Store) CleanupSessions(ctx context.Context) (int, error) {
-	res, err := s.db.ExecContext(ctx, s.sql(`DELETE FROM {S}.sessions s WHERE s.locked_until <= {NOW}
+	res, err := pdb{s}.ExecContext(ctx, s.sql(`DELETE FROM {S}.sessions s WHERE s.locked_until <= {NOW}
 		AND NOT EXISTS (SELECT 1 FROM {S}.worker_queue w WHERE w.session_id = s.session_id)`))
 	if err != nil {
 		return 0, wrap(ctx, "CleanupSessions", err)
@@ -211,7 +211,7 @@ func (s *Store) AbandonActivity(ctx context.Context, lockToken string, delay tim
 // RenewActivityLock extends a live activity lock by extend from now.
 func (s *Store) RenewActivityLock(ctx context.Context, lockToken string, extend time.Duration) error {
 	var session sql.NullString
-	err := s.db.QueryRowContext(ctx, s.sql(`UPDATE {S}.worker_queue SET locked_until = {NOW} + $2::bigint
+	err := pdb{s}.QueryRowContext(ctx, s.sql(`UPDATE {S}.worker_queue SET locked_until = {NOW} + $2::bigint
 		WHERE lock_token = $1 AND locked_until > {NOW} RETURNING session_id`), lockToken, lockMs(extend)).Scan(&session)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: renew activity: withdrawn, expired or unknown lock", history.ErrLockLost)

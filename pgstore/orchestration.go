@@ -70,7 +70,7 @@ const asyncCommitSQL = `set_config('synchronous_commit', 'off', true)`
 func (s *Store) fetchOnce(ctx context.Context, tx ptx, req history.FetchOrchestrationRequest, timeout int64,
 	skip []string, asked *bool) (lease *history.OrchestrationLease, lost string, err error) {
 	var instance string
-	var mine bool
+	var mine, drained bool
 	// The candidate row is locked (SKIP LOCKED passes over rows other transactions are
 	// tagging, deleting or claiming); the advisory lock serialises fetchers of one
 	// instance without waiting.
@@ -81,8 +81,12 @@ func (s *Store) fetchOnce(ctx context.Context, tx ptx, req history.FetchOrchestr
 					WHERE l.instance_id = q.instance_id AND l.locked_until > {NOW})
 			ORDER BY q.id LIMIT 1
 			FOR UPDATE OF q SKIP LOCKED)
-		SELECT instance_id, pg_try_advisory_xact_lock(hashtext($2), hashtext(instance_id)), `+asyncCommitSQL+` FROM c`),
-		pq.Array(skip), s.schema).Scan(&instance, &mine, new(string))
+		SELECT instance_id, pg_try_advisory_xact_lock(hashtext($2), hashtext(instance_id)), `+asyncCommitSQL+`,
+			NOT EXISTS (SELECT 1 FROM {S}.orchestrator_queue o
+				WHERE o.visible_at <= {NOW} AND o.instance_id <> c.instance_id AND o.instance_id <> ALL($1::text[])
+					AND NOT EXISTS (SELECT 1 FROM {S}.instance_locks l
+						WHERE l.instance_id = o.instance_id AND l.locked_until > {NOW})) FROM c`),
+		pq.Array(skip), s.schema).Scan(&instance, &mine, new(string), &drained)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", nil
 	}
@@ -92,38 +96,26 @@ func (s *Store) fetchOnce(ctx context.Context, tx ptx, req history.FetchOrchestr
 	if !mine {
 		return nil, instance, nil
 	}
-	// The instance's lock row, without waiting: a commit or abandon holding it is not
-	// done with the instance; a live lock means another fetch took it meanwhile.
-	var live bool
-	err = tx.QueryRowContext(ctx, s.sql(`SELECT locked_until > {NOW} FROM {S}.instance_locks
-		WHERE instance_id = $1 FOR UPDATE NOWAIT`), instance).Scan(&live)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case pq.As(err, "55P03") != nil:
-		return nil, instance, nil
-	case err != nil:
-		return nil, "", err
-	case live:
-		return nil, instance, nil
-	}
+	// One statement takes the instance's lock row, without waiting (a commit or abandon
+	// holding it is not done with the instance: NOWAIT fails the statement), writes this
+	// fetch's lock unless a live one is there (another fetch took the instance
+	// meanwhile), and tags the batch: every visible message of the instance. No rows:
+	// the instance was lost to another fetch.
 	token := newToken()
-	res, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {S}.instance_locks (instance_id, lock_token, locked_until, locked_at)
-		VALUES ($1, $2, {NOW} + $3::bigint, {NOW})
-		ON CONFLICT (instance_id) DO UPDATE SET lock_token = excluded.lock_token,
-			locked_until = excluded.locked_until, locked_at = excluded.locked_at
-		WHERE {S}.instance_locks.locked_until <= {NOW}`), instance, token, timeout)
-	if err != nil {
-		return nil, "", err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, "", err
-	} else if n == 0 {
+	rows, err := tx.QueryContext(ctx, s.sql(`WITH cur AS MATERIALIZED (SELECT locked_until > {NOW} AS live
+			FROM {S}.instance_locks WHERE instance_id = $1 FOR UPDATE NOWAIT),
+		lk AS (INSERT INTO {S}.instance_locks (instance_id, lock_token, locked_until, locked_at)
+			SELECT $1, $2, {NOW} + $3::bigint, {NOW} WHERE NOT EXISTS (SELECT 1 FROM cur WHERE live)
+			ON CONFLICT (instance_id) DO UPDATE SET lock_token = excluded.lock_token,
+				locked_until = excluded.locked_until, locked_at = excluded.locked_at
+			WHERE {S}.instance_locks.locked_until <= {NOW}
+			RETURNING 1)
+		UPDATE {S}.orchestrator_queue SET lock_token = $2, attempt_count = attempt_count + 1
+		WHERE instance_id = $1 AND visible_at <= {NOW} AND EXISTS (SELECT 1 FROM lk)
+		RETURNING id, message, attempt_count`), instance, token, timeout)
+	if pq.As(err, "55P03") != nil {
 		return nil, instance, nil
 	}
-
-	// Tag the batch: every visible message of the instance.
-	rows, err := tx.QueryContext(ctx, s.sql(`UPDATE {S}.orchestrator_queue SET lock_token = $1, attempt_count = attempt_count + 1
-		WHERE instance_id = $2 AND visible_at <= {NOW} RETURNING id, message, attempt_count`), token, instance)
 	if err != nil {
 		return nil, "", err
 	}
@@ -137,6 +129,9 @@ func (s *Store) fetchOnce(ctx context.Context, tx ptx, req history.FetchOrchestr
 		batch = append(batch, r)
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		if pq.As(err, "55P03") != nil {
+			return nil, instance, nil
+		}
 		return nil, "", err
 	}
 	if len(batch) == 0 {
@@ -144,7 +139,7 @@ func (s *Store) fetchOnce(ctx context.Context, tx ptx, req history.FetchOrchestr
 	}
 	slices.SortFunc(batch, func(a, b fetchedRow) int { return int(a.id - b.id) })
 
-	l := &history.OrchestrationLease{LockToken: token, Instance: instance, KV: map[string]history.KVEntry{}}
+	l := &history.OrchestrationLease{LockToken: token, Instance: instance, KV: map[string]history.KVEntry{}, Drained: drained}
 	var badMessage error
 	for _, r := range batch {
 		l.Attempt = max(l.Attempt, r.attempt)
@@ -484,7 +479,7 @@ func (s *Store) AbandonOrchestration(ctx context.Context, lockToken string, dela
 
 // RenewOrchestrationLock extends a live lock by extend from now.
 func (s *Store) RenewOrchestrationLock(ctx context.Context, lockToken string, extend time.Duration) error {
-	res, err := s.db.ExecContext(ctx, s.sql(`UPDATE {S}.instance_locks SET locked_until = {NOW} + $2::bigint
+	res, err := pdb{s}.ExecContext(ctx, s.sql(`UPDATE {S}.instance_locks SET locked_until = {NOW} + $2::bigint
 		WHERE lock_token = $1 AND locked_until > {NOW}`), lockToken, lockMs(extend))
 	if err != nil {
 		return wrap(ctx, "RenewOrchestrationLock", err)

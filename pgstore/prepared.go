@@ -134,3 +134,32 @@ func (t ptx) QueryRowContext(ctx context.Context, query string, args ...any) *sq
 	}
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
+
+// pdb runs single statements outside a transaction on the pool, prepared when the
+// store has prepared them (database/sql prepares a statement on each connection it
+// runs on, once).
+type pdb struct{ s *Store }
+
+// ExecContext runs query (prepared when the store has prepared it).
+func (d pdb) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := d.s.stmts.get(d.s.db, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return d.s.db.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs query (prepared when the store has prepared it).
+func (d pdb) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := d.s.stmts.get(d.s.db, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return d.s.db.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs query (prepared when the store has prepared it).
+func (d pdb) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := d.s.stmts.get(d.s.db, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return d.s.db.QueryRowContext(ctx, query, args...)
+}
