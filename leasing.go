@@ -21,16 +21,19 @@ type leasedActivity struct {
 	leasedAt time.Time
 }
 
-// leaseRequest says how many of a commit's activities to lease, reserving that many
-// places in the hand-over channel (so that a lease never finds it full); nil for none.
-// The caller gives back the places its commit did not use (unreserve).
+// leaseRequest says how many of a commit's activities to lease: as many as there are
+// idle workers not yet promised a lease, reserving that many places in the hand-over
+// channel (so that a lease never finds it full); nil for none. Leasing only to idle
+// workers keeps activities from waiting in this runtime while other runtimes could run
+// them. dispatchLeases gives back the places the commit did not use.
 func (rt *Runtime) leaseRequest(c *history.Commit) *history.ActivityLeaseRequest {
 	if rt.workers == 0 || len(c.Activities) == 0 || rt.stopping.Load() {
 		return nil
 	}
 	for {
 		r := rt.leaseReserved.Load()
-		n := min(int64(cap(rt.leased))-r, int64(len(c.Activities)))
+		free := min(int64(rt.idleWorkers.Load()), int64(cap(rt.leased))) - r
+		n := min(free, int64(len(c.Activities)))
 		if n <= 0 {
 			return nil
 		}
