@@ -155,7 +155,7 @@ func (c *Client) WaitForStatusChange(ctx context.Context, instanceID string, las
 // waitFor polls the instance until done(result), waking early on store notifications.
 func (c *Client) waitFor(ctx context.Context, instanceID string, timeout, maxPoll time.Duration, done func(OrchestrationResult) bool) (OrchestrationResult, error) {
 	var res OrchestrationResult
-	err := c.poll(ctx, instanceID, timeout, maxPoll, func() (bool, error) {
+	err := c.poll(ctx, instanceID, timeout, maxPoll, true, func() (bool, error) {
 		var err error
 		if res, err = c.GetStatus(ctx, instanceID); err != nil {
 			return false, err
@@ -171,8 +171,10 @@ func (c *Client) waitFor(ctx context.Context, instanceID string, timeout, maxPol
 // poll calls check until it reports done or fails, the timeout passes (ErrTimeout; 0
 // means none) or ctx ends. Between checks it waits for a change of the instance signalled
 // by the store, or a backing-off delay (5 ms doubling up to maxPoll, 250 ms by default)
-// that catches changes made by other processes.
-func (c *Client) poll(ctx context.Context, instanceID string, timeout, maxPoll time.Duration, check func() (bool, error)) error {
+// that catches changes made by other processes. statusOnly says check looks only at the
+// status and custom status: on a store whose signals cover other processes for those
+// (history.CrossProcessWatcher), the delay starts at maxPoll, a safety net.
+func (c *Client) poll(ctx context.Context, instanceID string, timeout, maxPoll time.Duration, statusOnly bool, check func() (bool, error)) error {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -188,6 +190,9 @@ func (c *Client) poll(ctx context.Context, instanceID string, timeout, maxPoll t
 		maxPoll = 250 * time.Millisecond
 	}
 	delay := 5 * time.Millisecond
+	if w, ok := c.store.(history.CrossProcessWatcher); ok && statusOnly && changed != nil && w.WatchesAcrossProcesses() {
+		delay = maxPoll
+	}
 	for {
 		done, err := check()
 		if err != nil {
@@ -233,7 +238,7 @@ func (c *Client) WaitForKVValue(ctx context.Context, instanceID, key string, tim
 		return "", fmt.Errorf("wait for kv %q of %q: %w", key, instanceID, err)
 	}
 	var v string
-	err := c.poll(ctx, instanceID, timeout, 100*time.Millisecond, func() (bool, error) {
+	err := c.poll(ctx, instanceID, timeout, 100*time.Millisecond, false, func() (bool, error) {
 		var ok bool
 		var err error
 		v, ok, err = c.GetKVValue(ctx, instanceID, key)

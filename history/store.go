@@ -98,6 +98,15 @@ type Notifier interface {
 	WatchInstance(instance string) (changed <-chan struct{}, stop func())
 }
 
+// CrossProcessWatcher is implemented by Notifiers whose WatchInstance also signals the
+// changes other processes make to an instance's status (completion, failure) and custom
+// status, as PostgreSQL's LISTEN/NOTIFY does. Waiters on such stores need a poll only as
+// a safety net.
+type CrossProcessWatcher interface {
+	// WatchesAcrossProcesses reports whether WatchInstance covers other processes.
+	WatchesAcrossProcesses() bool
+}
+
 // Store errors.
 var (
 	// ErrNotFound: the instance (or execution) does not exist.

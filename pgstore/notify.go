@@ -22,6 +22,10 @@ func (s *Store) WatchInstance(instance string) (<-chan struct{}, func()) {
 	return s.sig.WatchInstance(instance)
 }
 
+// WatchesAcrossProcesses reports true: completions, failures and custom status changes
+// committed by other processes reach WatchInstance through NOTIFY.
+func (s *Store) WatchesAcrossProcesses() bool { return true }
+
 // maxNotifyPayload keeps an instance id within NOTIFY's payload limit (8000 bytes); a
 // longer id is sent as an empty payload, which wakes every watcher.
 const maxNotifyPayload = 7000
