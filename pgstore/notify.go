@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/lib/pq"
 )
@@ -41,6 +42,9 @@ type changes struct {
 	orchChecked, workChecked bool
 	pgOrch, pgWork           bool
 	pgInstances              []string
+
+	// mergeKV: the commit ended the execution, its KV changes are merged.
+	mergeKV bool
 }
 
 func (s *Store) fire(c *changes) {
@@ -90,16 +94,19 @@ func (s *Store) notifications(c *changes) (chans, payloads []string) {
 	return chans, payloads
 }
 
-// releaseAndNotify deletes the instance lock lockToken names and sends the
-// transaction's NOTIFYs, in one statement.
-func (s *Store) releaseAndNotify(ctx context.Context, tx ptx, lockToken string, c *changes) error {
+// releaseAndNotify deletes the instance lock lockToken names, merges instance's KV
+// changes when its execution ended (c.mergeKV), and sends the transaction's NOTIFYs, in
+// one statement.
+func (s *Store) releaseAndNotify(ctx context.Context, tx ptx, lockToken, instance string, c *changes) error {
 	chans, payloads := s.notifications(c)
-	if len(chans) == 0 {
-		_, err := tx.ExecContext(ctx, s.sql(`DELETE FROM {S}.instance_locks WHERE lock_token = $1`), lockToken)
-		return err
+	ctes := []string{`rl AS (DELETE FROM {S}.instance_locks WHERE lock_token = $1)`}
+	args := []any{lockToken, pq.Array(chans), pq.Array(payloads)}
+	if c.mergeKV {
+		ctes = append(ctes, mergeKVSQL)
+		args = append(args, instance)
 	}
-	_, err := tx.ExecContext(ctx, s.sql(`WITH d AS (DELETE FROM {S}.instance_locks WHERE lock_token = $1)
-		SELECT pg_notify(c, p) FROM unnest($2::text[], $3::text[]) AS t(c, p)`), lockToken, pq.Array(chans), pq.Array(payloads))
+	_, err := tx.ExecContext(ctx, s.sql(`WITH `+strings.Join(ctes, ",\n")+`
+		SELECT pg_notify(c, p) FROM unnest($2::text[], $3::text[]) AS t(c, p)`), args...)
 	return err
 }
 

@@ -246,7 +246,7 @@ func (s *Store) CommitOrchestration(ctx context.Context, lockToken string, c his
 				return err
 			}
 		}
-		return s.releaseAndNotify(ctx, tx, lockToken, &ch)
+		return s.releaseAndNotify(ctx, tx, lockToken, instance, &ch)
 	})
 	if err != nil {
 		return history.CommitResult{}, err
@@ -282,16 +282,49 @@ func (s *Store) commitInstance(ctx context.Context, tx ptx, instance string, cur
 		exec = cur
 	}
 	current := exec >= cur
-	// The current execution's row exists already (made with the instance or by the commit
-	// that moved to it); a new execution, or a first turn, may need it. Sparing the
-	// statement saves a round trip on most turns.
-	if exec != cur || started != nil || created {
-		if _, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {S}.executions (instance_id, execution_id, status, started_at)
-			VALUES ($1, $2, 'Running', {NOW}) ON CONFLICT DO NOTHING`), instance, exec); err != nil {
+	// One statement records the turn: the execution's row (created when the execution
+	// can be new, its outcome when it ended: an upsert, as both may happen in one turn),
+	// the history events, and the instance row. Data-modifying CTEs of one statement see
+	// the same snapshot, so no two of them touch the same table.
+	var ctes []string
+	args := []any{instance}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	execArg := ""
+	execRef := func() string { // the execution id's parameter, added when first used
+		if execArg == "" {
+			execArg = arg(exec)
+		}
+		return execArg
+	}
+	terminal := false
+	var errDetails any
+	switch c.Status {
+	case "", history.StatusRunning:
+	case history.StatusCompleted, history.StatusFailed, history.StatusContinuedAsNew:
+		terminal = true
+		e, err := encodeDetails(c.Error)
+		if err != nil {
 			return err
 		}
+		errDetails = e
+	default:
+		return invalid("commit of %q: unknown status %q", instance, c.Status)
 	}
-
+	switch {
+	case terminal:
+		ctes = append(ctes, `ex AS (INSERT INTO {S}.executions (instance_id, execution_id, status, output, error, started_at, completed_at)
+			VALUES ($1, `+execRef()+`, `+arg(string(c.Status))+`, `+arg(rawArg(c.Output))+`::bytea, `+arg(errDetails)+`::text, {NOW}, {NOW})
+			ON CONFLICT (instance_id, execution_id) DO UPDATE SET status = excluded.status, output = excluded.output,
+				error = excluded.error, completed_at = excluded.completed_at)`)
+	case exec != cur || started != nil || created:
+		// The current execution's row exists already (made with the instance or by the
+		// commit that moved to it); a new execution, or a first turn, may need it.
+		ctes = append(ctes, `ex AS (INSERT INTO {S}.executions (instance_id, execution_id, status, started_at)
+			VALUES ($1, `+execRef()+`, 'Running', {NOW}) ON CONFLICT DO NOTHING)`)
+	}
 	if len(c.Delta) > 0 {
 		ids := make([]int64, len(c.Delta))
 		kinds := make([]string, len(c.Delta))
@@ -306,20 +339,13 @@ func (s *Store) commitInstance(ctx context.Context, tx ptx, instance string, cur
 			}
 			ids[i], kinds[i], data[i] = int64(e.EventID), string(e.Kind), b
 		}
-		if _, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {S}.history (instance_id, execution_id, event_id, kind, data, created_at)
-			SELECT $1, $2, e.id, e.kind, e.data, {NOW} FROM unnest($3::bigint[], $4::text[], $5::bytea[]) AS e(id, kind, data)`),
-			instance, exec, pq.Array(ids), pq.Array(kinds), pq.Array(data)); err != nil {
-			return fmt.Errorf("append events %d..%d to %q execution %d: %w", ids[0], ids[len(ids)-1], instance, exec, err)
-		}
+		ctes = append(ctes, `h AS (INSERT INTO {S}.history (instance_id, execution_id, event_id, kind, data, created_at)
+			SELECT $1, `+execRef()+`, e.id, e.kind, e.data, {NOW}
+			FROM unnest(`+arg(pq.Array(ids))+`::bigint[], `+arg(pq.Array(kinds))+`::text[], `+arg(pq.Array(data))+`::bytea[]) AS e(id, kind, data))`)
 	}
 
-	// One UPDATE of the instance row.
 	var sets []string
-	args := []any{instance}
-	set := func(col string, v any) {
-		args = append(args, v)
-		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
-	}
+	set := func(col string, v any) { sets = append(sets, col+" = "+arg(v)) }
 	var status, output, errArg any
 	statusSet := false
 	if exec > cur {
@@ -330,37 +356,19 @@ func (s *Store) commitInstance(ctx context.Context, tx ptx, instance string, cur
 	if started != nil {
 		set("name", started.Name)
 		set("version", started.Version)
-		args = append(args, nullString(started.ParentInstance))
-		sets = append(sets, fmt.Sprintf("parent_instance_id = COALESCE($%d, parent_instance_id)", len(args)))
+		sets = append(sets, "parent_instance_id = COALESCE("+arg(nullString(started.ParentInstance))+", parent_instance_id)")
 	}
-	terminal := false
-	switch c.Status {
-	case "", history.StatusRunning:
-	case history.StatusCompleted, history.StatusFailed, history.StatusContinuedAsNew:
-		terminal = true
-		e, err := encodeDetails(c.Error)
-		if err != nil {
-			return err
+	if terminal && current {
+		status, output, errArg, statusSet = string(c.Status), rawArg(c.Output), errDetails, true
+		ch.instances = append(ch.instances, instance)
+		if c.Status.IsTerminal() {
+			ch.pgInstances = append(ch.pgInstances, instance)
 		}
-		if _, err := tx.ExecContext(ctx, s.sql(`UPDATE {S}.executions SET status = $1, output = $2, error = $3, completed_at = {NOW}
-			WHERE instance_id = $4 AND execution_id = $5`),
-			string(c.Status), rawArg(c.Output), e, instance, exec); err != nil {
-			return err
-		}
-		if current {
-			status, output, errArg, statusSet = string(c.Status), rawArg(c.Output), e, true
-			ch.instances = append(ch.instances, instance)
-			if c.Status.IsTerminal() {
-				ch.pgInstances = append(ch.pgInstances, instance)
-			}
-		}
-	default:
-		return invalid("commit of %q: unknown status %q", instance, c.Status)
 	}
 	if statusSet {
 		set("status", status)
-		set("output", output)
-		set("error", errArg)
+		sets = append(sets, "output = "+arg(output)+"::bytea")
+		sets = append(sets, "error = "+arg(errArg)+"::text")
 	}
 	if custom != nil {
 		var cs any
@@ -373,16 +381,19 @@ func (s *Store) commitInstance(ctx context.Context, tx ptx, instance string, cur
 		ch.pgInstances = append(ch.pgInstances, instance)
 	}
 	sets = append(sets, "updated_at = {NOW}")
-	if _, err := tx.ExecContext(ctx, s.sql(`UPDATE {S}.instances SET `+strings.Join(sets, ", ")+` WHERE instance_id = $1`),
-		args...); err != nil {
-		return err
+	stmt := `UPDATE {S}.instances SET ` + strings.Join(sets, ", ") + ` WHERE instance_id = $1`
+	if len(ctes) > 0 {
+		stmt = "WITH " + strings.Join(ctes, ",\n") + "\n" + stmt
+	}
+	if _, err := tx.ExecContext(ctx, s.sql(stmt), args...); err != nil {
+		return fmt.Errorf("record the turn of %q execution %d: %w", instance, exec, err)
 	}
 
 	if err := s.applyKV(ctx, tx, instance, c.Delta); err != nil {
 		return err
 	}
 	if terminal {
-		return s.mergeKV(ctx, tx, instance)
+		ch.mergeKV = true // with the lock's release: one round trip less
 	}
 	return nil
 }
@@ -421,15 +432,13 @@ func (s *Store) applyKV(ctx context.Context, tx ptx, instance string, delta []hi
 	return nil
 }
 
-// mergeKV folds the current execution's KV changes into kv_store.
-func (s *Store) mergeKV(ctx context.Context, tx ptx, instance string) error {
-	_, err := tx.ExecContext(ctx, s.sql(`WITH d AS (DELETE FROM {S}.kv_delta WHERE instance_id = $1 RETURNING key, value, updated_at),
-		del AS (DELETE FROM {S}.kv_store s USING d WHERE s.instance_id = $1 AND s.key = d.key AND d.value IS NULL)
-		INSERT INTO {S}.kv_store (instance_id, key, value, updated_at)
-		SELECT $1, key, value, updated_at FROM d WHERE value IS NOT NULL
-		ON CONFLICT (instance_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`), instance)
-	return err
-}
+// mergeKVSQL folds the current execution's KV changes of instance $4 into kv_store, as
+// CTEs in front of the statement that releases the lock (releaseAndNotify).
+const mergeKVSQL = `kvd AS (DELETE FROM {S}.kv_delta WHERE instance_id = $4 RETURNING key, value, updated_at),
+	kvdel AS (DELETE FROM {S}.kv_store s USING kvd WHERE s.instance_id = $4 AND s.key = kvd.key AND kvd.value IS NULL),
+	kvins AS (INSERT INTO {S}.kv_store (instance_id, key, value, updated_at)
+		SELECT $4, key, value, updated_at FROM kvd WHERE value IS NOT NULL
+		ON CONFLICT (instance_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at)`
 
 // AbandonOrchestration releases the lock; the batch (and any other visible message of
 // the instance) becomes visible again after delay.
