@@ -29,9 +29,10 @@
 //
 // Notifications: the Notifier channels fire in-process on every change made through
 // this Store, and across processes through LISTEN/NOTIFY on the channels
-// "<schema>_orch", "<schema>_work" and "<schema>_inst" (payload: the instance id), read
-// by a pq.Listener that reconnects by itself (and wakes every waiter after reconnecting,
-// as notifications may have been missed). Because a transaction that has sent NOTIFY
+// "<schema>_orch", "<schema>_work" and "<schema>_inst" (payload: the sending Store's id,
+// and for "<schema>_inst" a colon and the instance id), read by a pq.Listener that
+// reconnects by itself (and wakes every waiter after reconnecting, as notifications may
+// have been missed); a Store ignores the notifications it sent itself. Because a transaction that has sent NOTIFY
 // takes a database-wide lock at commit, a write sends "<schema>_orch" or
 // "<schema>_work" only when its queue had no fetchable work before it and it queues work
 // that is fetchable at once (visible, and for an instance nobody holds): runtimes busy
@@ -39,6 +40,12 @@
 // A commit queuing only a future timer sends nothing: dispatchers find timers by
 // polling. "<schema>_inst" is sent when an instance's execution completes or fails and
 // when its custom status changes (what clients wait for).
+//
+// Speed: statements run in transactions, and the client's reads, are prepared on the
+// server once per connection (prepared.go); a fetch that found work commits without
+// waiting for its WAL flush (it only takes locks); a fetch says whether the queue was
+// drained (OrchestrationLease.Drained); a commit can queue activities already locked for
+// the committing runtime (Commit.LeaseActivities).
 //
 // Behaviour the contract leaves open is as in sqlitestore: a fetch whose lock timeout is
 // zero or negative locks for DefaultLockTimeout; undecodable queue or history rows give
