@@ -96,17 +96,24 @@ func (s *Store) notifications(c *changes) (chans, payloads []string) {
 
 // releaseAndNotify deletes the instance lock lockToken names, merges instance's KV
 // changes when its execution ended (c.mergeKV), and sends the transaction's NOTIFYs, in
-// one statement.
+// one statement. It also reads whether messages for instance arrived during the turn
+// (visible, not of the batch): their senders saw the instance locked and woke nobody, so
+// the commit signals this process's dispatchers once it is done (c.orch).
 func (s *Store) releaseAndNotify(ctx context.Context, tx ptx, lockToken, instance string, c *changes) error {
 	chans, payloads := s.notifications(c)
 	ctes := []string{`rl AS (DELETE FROM {S}.instance_locks WHERE lock_token = $1)`}
-	args := []any{lockToken, pq.Array(chans), pq.Array(payloads)}
 	if c.mergeKV {
 		ctes = append(ctes, mergeKVSQL)
-		args = append(args, instance)
 	}
-	_, err := tx.ExecContext(ctx, s.sql(`WITH `+strings.Join(ctes, ",\n")+`
-		SELECT pg_notify(c, p) FROM unnest($2::text[], $3::text[]) AS t(c, p)`), args...)
+	var pending bool
+	err := tx.QueryRowContext(ctx, s.sql(`WITH `+strings.Join(ctes, ",\n")+`
+		SELECT EXISTS (SELECT 1 FROM {S}.orchestrator_queue q
+				WHERE q.instance_id = $4 AND q.lock_token IS NULL AND q.visible_at <= {NOW}),
+			(SELECT count(pg_notify(c, p)) FROM unnest($2::text[], $3::text[]) AS t(c, p))`),
+		lockToken, pq.Array(chans), pq.Array(payloads), instance).Scan(&pending, new(int64))
+	if pending {
+		c.orch = true
+	}
 	return err
 }
 

@@ -162,3 +162,43 @@ func TestSplitPayload(t *testing.T) {
 		}
 	}
 }
+
+// A message another process sends to an instance whose turn is running wakes nobody (the
+// instance is locked); the commit that ends the turn sees it and signals its own
+// dispatchers, so the instance is fetched again without waiting for a poll.
+func TestCommitSignalsMessagesThatArrivedDuringTheTurn(t *testing.T) {
+	url := dbURL(t)
+	schema := freshSchema(t)
+	a := connect(t, url, schema)
+	defer a.Close()
+	b := connect(t, url, schema)
+	defer b.Close()
+	ctx := t.Context()
+	if err := a.CreateInstance(ctx, start("x")); err != nil {
+		t.Fatal(err)
+	}
+	l, err := a.FetchOrchestration(ctx, history.FetchOrchestrationRequest{LockTimeout: time.Minute})
+	if err != nil || l == nil {
+		t.Fatal(l, err)
+	}
+	orch := a.OrchestratorWork()
+	settle(orch)
+	if err := b.SendMessage(ctx, history.Message{Kind: history.MsgExternalRaised, Instance: "x", Name: "e", Data: json.RawMessage(`1`)}); err != nil {
+		t.Fatal(err)
+	}
+	if recv(orch, 300*time.Millisecond) {
+		t.Fatal("a message for a locked instance woke the holder's process (the test needs it not to)")
+	}
+	started := history.Event{EventID: 1, Kind: history.OrchestrationStarted, Name: "Orch"}
+	if _, err := a.CommitOrchestration(ctx, l.LockToken, history.Commit{ExecutionID: 1, Delta: []history.Event{started},
+		Status: history.StatusRunning}); err != nil {
+		t.Fatal(err)
+	}
+	if !recv(orch, time.Second) {
+		t.Fatal("the commit did not signal the message that arrived during the turn")
+	}
+	l, err = a.FetchOrchestration(ctx, history.FetchOrchestrationRequest{LockTimeout: time.Minute})
+	if err != nil || l == nil || len(l.Messages) != 1 || l.Messages[0].Name != "e" {
+		t.Fatalf("fetch after the signal: %+v, %v", l, err)
+	}
+}
