@@ -149,8 +149,14 @@ func (s *Store) CleanupSessions(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
-// CompleteActivity deletes a live-locked activity and queues its completion.
+// CompleteActivity deletes a live-locked activity and queues its completion. With a
+// completion it is one statement in its own transaction (one round trip): delete the
+// activity, refresh its session, queue the completion, and NOTIFY when the completion is
+// the only fetchable work.
 func (s *Store) CompleteActivity(ctx context.Context, lockToken string, completion *history.Message) error {
+	if completion != nil {
+		return s.completeActivity(ctx, lockToken, *completion)
+	}
 	var ch changes
 	err := s.write(ctx, "CompleteActivity", func(tx ptx) error {
 		ch = changes{}
@@ -241,4 +247,36 @@ func tagPredicate(f history.TagFilter) (string, []any) {
 	default:
 		return "tag IS NULL", nil
 	}
+}
+
+func (s *Store) completeActivity(ctx context.Context, lockToken string, m history.Message) error {
+	if m.Instance == "" {
+		return wrap(ctx, "CompleteActivity", invalid("%s message without an instance id", m.Kind))
+	}
+	b, err := history.EncodeMessage(m)
+	if err != nil {
+		return wrap(ctx, "CompleteActivity", err)
+	}
+	// The idle check reads the queue as it was before the insert (one snapshot for the
+	// whole statement), as queueMessage's does.
+	var notified bool
+	err = pdb{s}.QueryRowContext(ctx, s.sql(`WITH d AS (DELETE FROM {S}.worker_queue
+				WHERE lock_token = $1 AND locked_until > {NOW} RETURNING session_id),
+			t AS (UPDATE {S}.sessions SET last_activity_at = {NOW}
+				WHERE session_id IN (SELECT session_id FROM d) AND locked_until > {NOW}),
+			i AS (INSERT INTO {S}.orchestrator_queue (instance_id, kind, message, visible_at, created_at)
+				SELECT $2, $3, $4, {NOW}, {NOW} FROM d
+				RETURNING NOT EXISTS (SELECT 1 FROM {S}.instance_locks l
+					WHERE l.instance_id = $2 AND l.locked_until > {NOW}) AS fetchable),
+			f AS MATERIALIZED (SELECT i.fetchable AND `+orchIdleSQL+` AS notify FROM i)
+		SELECT f.notify, (SELECT count(*) FROM (SELECT pg_notify($5, $6) WHERE f.notify) n) FROM f`),
+		lockToken, m.Instance, string(m.Kind), b, s.chOrch, s.origin).Scan(&notified, new(int64))
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: complete activity: withdrawn, expired or unknown lock", history.ErrLockLost)
+	}
+	if err != nil {
+		return wrap(ctx, "CompleteActivity", err)
+	}
+	s.fire(&changes{orch: true})
+	return nil
 }
