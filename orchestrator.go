@@ -53,11 +53,8 @@ func (rt *Runtime) orchestrationLoop(ctx context.Context, workerID string) {
 			if taken != nil {
 				rt.closeExecution(taken)
 			}
-			if err != nil && ctx.Err() == nil {
-				failures++
-				rt.metrics.providerErrors.Add(1)
-				rt.log.runtime.Warn().Err(err).Str("worker_id", workerID).Msg("fetching orchestration work failed")
-				sleepCtx(ctx, backoff(100*time.Millisecond, failures-1, 3*time.Second))
+			if err != nil {
+				rt.fetchFailed(ctx, err, &failures, workerID, "fetching orchestration work failed")
 				continue
 			}
 			failures = 0

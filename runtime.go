@@ -336,6 +336,19 @@ func (rt *Runtime) idle(ctx context.Context, storeSignal <-chan struct{}, peer c
 	}
 }
 
+// fetchFailed counts and logs a dispatcher's failed fetch and backs off before the next
+// one (100 ms doubling up to 3 s over failures in a row); nothing when the runtime is
+// stopping.
+func (rt *Runtime) fetchFailed(ctx context.Context, err error, failures *int, workerID, msg string) {
+	if ctx.Err() != nil {
+		return
+	}
+	*failures++
+	rt.metrics.providerErrors.Add(1)
+	rt.log.runtime.Warn().Err(err).Str("worker_id", workerID).Msg(msg)
+	sleepCtx(ctx, backoff(100*time.Millisecond, *failures-1, 3*time.Second))
+}
+
 // wakePeer passes a wake-up on to another idle dispatcher: one store signal may stand
 // for many queued items.
 func wakePeer(peer chan struct{}) {

@@ -20,68 +20,17 @@ import (
 
 func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
 	defer rt.workDone.Done()
-	var signal <-chan struct{}
+	w := &workerState{id: workerID}
 	if rt.notifier != nil {
-		signal = rt.notifier.WorkerWork()
+		w.signal = rt.notifier.WorkerWork()
 	}
-	failures := 0
-	// After a leased activity the worker waits instead of fetching: work queued for
-	// fetching meanwhile signalled the store channel (kept until a worker takes it), and
-	// a fetch would mostly find nothing. It still fetches at least once per poll
-	// interval, for work whose signal it cannot get (a store without notifications).
-	waitFirst := false
-	var lastFetch time.Time
 	for ctx.Err() == nil {
-		// A lease handed over by a commit of this runtime comes first: it is locked for
-		// us already.
-		var lease *history.ActivityLease
-		select {
-		case la := <-rt.leased:
-			if lease = rt.takeLease(la); lease == nil {
-				continue
-			}
-		default:
-		}
-		if lease == nil && waitFirst && time.Since(lastFetch) < rt.opts.DispatcherPollInterval {
-			waitFirst = false
-			if la, ok := rt.idleWorker(ctx, signal); ok {
-				if lease = rt.takeLease(la); lease == nil {
-					continue
-				}
-			}
-		}
-		leasedHere := lease != nil
+		lease, leased := rt.nextActivity(ctx, w)
 		if lease == nil {
-			var err error
-			lastFetch = time.Now()
-			lease, err = rt.store.FetchActivity(ctx, history.FetchActivityRequest{
-				LockTimeout: rt.opts.WorkerLockTimeout, Tags: rt.opts.WorkerTagFilter, Session: rt.sessionFetch(),
-			})
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				failures++
-				rt.metrics.providerErrors.Add(1)
-				rt.log.runtime.Warn().Err(err).Str("worker_id", workerID).Msg("fetching activity work failed")
-				sleepCtx(ctx, backoff(100*time.Millisecond, failures-1, 3*time.Second))
-				continue
-			}
-			failures = 0
-			if lease == nil {
-				if la, ok := rt.idleWorker(ctx, signal); ok {
-					lease = rt.takeLease(la)
-					leasedHere = true
-				}
-				if lease == nil {
-					continue
-				}
-			} else {
-				wakePeer(rt.workWake)
-			}
+			continue
 		}
 		rt.metrics.workFetched.Add(1)
-		waitFirst = leasedHere
+		w.waitFirst = leased
 		if session := lease.Work.SessionID; session != "" {
 			if !rt.sessions.enter(session) {
 				// Another worker of this runtime took a new session first: leave this one
@@ -98,6 +47,54 @@ func (rt *Runtime) workerLoop(ctx context.Context, workerID string) {
 		}
 		rt.runActivity(lease, workerID)
 	}
+}
+
+// workerState is what a worker dispatcher keeps between activities.
+type workerState struct {
+	id       string
+	signal   <-chan struct{} // the store's worker signal; nil without a notifier
+	failures int             // fetches failed in a row
+	// After a leased activity the worker waits instead of fetching: work queued for
+	// fetching meanwhile signalled the store channel (kept until a worker takes it), and
+	// a fetch would mostly find nothing. It still fetches at least once per poll
+	// interval, for work whose signal it cannot get (a store without notifications).
+	waitFirst bool
+	lastFetch time.Time
+}
+
+// nextActivity returns the next activity to run and whether a commit of this runtime
+// handed it over (leased); nil when there is none yet (the worker waited, a fetch
+// failed, or a lease had gone stale).
+func (rt *Runtime) nextActivity(ctx context.Context, w *workerState) (*history.ActivityLease, bool) {
+	// A lease handed over by a commit comes first: it is locked for us already.
+	select {
+	case la := <-rt.leased:
+		return rt.takeLease(la), true
+	default:
+	}
+	if w.waitFirst && time.Since(w.lastFetch) < rt.opts.DispatcherPollInterval {
+		w.waitFirst = false
+		if la, ok := rt.idleWorker(ctx, w.signal); ok {
+			return rt.takeLease(la), true
+		}
+	}
+	w.lastFetch = time.Now()
+	lease, err := rt.store.FetchActivity(ctx, history.FetchActivityRequest{
+		LockTimeout: rt.opts.WorkerLockTimeout, Tags: rt.opts.WorkerTagFilter, Session: rt.sessionFetch(),
+	})
+	if err != nil {
+		rt.fetchFailed(ctx, err, &w.failures, w.id, "fetching activity work failed")
+		return nil, false
+	}
+	w.failures = 0
+	if lease != nil {
+		wakePeer(rt.workWake)
+		return lease, false
+	}
+	if la, ok := rt.idleWorker(ctx, w.signal); ok {
+		return rt.takeLease(la), true
+	}
+	return nil, false
 }
 
 // idleWorker waits, counted among the idle workers, for a store signal, a peer's

@@ -122,7 +122,7 @@ func (s *Store) RenewSessionLocks(ctx context.Context, owners []string, extend, 
 	if len(owners) == 0 {
 		return 0, nil
 	}
-	res, err := pdb{s}.ExecContext(ctx, s.sql(`UPDATE {S}.sessions SET locked_until = {NOW} + $2::bigint
+	res, err := pdb(s).ExecContext(ctx, s.sql(`UPDATE {S}.sessions SET locked_until = {NOW} + $2::bigint
 		WHERE owner = ANY($1::text[]) AND locked_until > {NOW} AND last_activity_at > {NOW} - $3::bigint`),
 		pq.Array(owners), lockMs(extend), durMs(idleTimeout))
 	if err != nil {
@@ -137,7 +137,7 @@ func (s *Store) RenewSessionLocks(ctx context.Context, owners []string, extend, 
 
 // CleanupSessions removes expired sessions that no queued activity refers to.
 func (s *Store) CleanupSessions(ctx context.Context) (int, error) {
-	res, err := pdb{s}.ExecContext(ctx, s.sql(`DELETE FROM {S}.sessions s WHERE s.locked_until <= {NOW}
+	res, err := pdb(s).ExecContext(ctx, s.sql(`DELETE FROM {S}.sessions s WHERE s.locked_until <= {NOW}
 		AND NOT EXISTS (SELECT 1 FROM {S}.worker_queue w WHERE w.session_id = s.session_id)`))
 	if err != nil {
 		return 0, wrap(ctx, "CleanupSessions", err)
@@ -152,14 +152,13 @@ func (s *Store) CleanupSessions(ctx context.Context) (int, error) {
 // CompleteActivity deletes a live-locked activity and queues its completion. With a
 // completion it is one statement in its own transaction (one round trip): delete the
 // activity, refresh its session, queue the completion, and NOTIFY when the completion is
-// the only fetchable work.
+// the only fetchable work. Without one (a cancelled activity) it deletes the activity
+// and refreshes its session.
 func (s *Store) CompleteActivity(ctx context.Context, lockToken string, completion *history.Message) error {
 	if completion != nil {
 		return s.completeActivity(ctx, lockToken, *completion)
 	}
-	var ch changes
-	err := s.write(ctx, "CompleteActivity", func(tx ptx) error {
-		ch = changes{}
+	return s.write(ctx, "CompleteActivity", func(tx ptx) error {
 		var session sql.NullString
 		err := tx.QueryRowContext(ctx, s.sql(`DELETE FROM {S}.worker_queue WHERE lock_token = $1 AND locked_until > {NOW} RETURNING session_id`),
 			lockToken).Scan(&session)
@@ -169,21 +168,8 @@ func (s *Store) CompleteActivity(ctx context.Context, lockToken string, completi
 		if err != nil {
 			return err
 		}
-		if err := s.touchSession(ctx, tx, session); err != nil {
-			return err
-		}
-		if completion == nil {
-			return nil
-		}
-		if err := s.queueMessage(ctx, tx, *completion, &ch); err != nil {
-			return err
-		}
-		return s.sendNotify(ctx, tx, &ch)
+		return s.touchSession(ctx, tx, session)
 	})
-	if err == nil {
-		s.fire(&ch)
-	}
-	return err
 }
 
 // AbandonActivity unlocks a live-locked activity; it becomes visible again after delay.
@@ -217,7 +203,7 @@ func (s *Store) AbandonActivity(ctx context.Context, lockToken string, delay tim
 // RenewActivityLock extends a live activity lock by extend from now.
 func (s *Store) RenewActivityLock(ctx context.Context, lockToken string, extend time.Duration) error {
 	var session sql.NullString
-	err := pdb{s}.QueryRowContext(ctx, s.sql(`UPDATE {S}.worker_queue SET locked_until = {NOW} + $2::bigint
+	err := pdb(s).QueryRowContext(ctx, s.sql(`UPDATE {S}.worker_queue SET locked_until = {NOW} + $2::bigint
 		WHERE lock_token = $1 AND locked_until > {NOW} RETURNING session_id`), lockToken, lockMs(extend)).Scan(&session)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: renew activity: withdrawn, expired or unknown lock", history.ErrLockLost)
@@ -260,7 +246,7 @@ func (s *Store) completeActivity(ctx context.Context, lockToken string, m histor
 	// The idle check reads the queue as it was before the insert (one snapshot for the
 	// whole statement), as queueMessage's does.
 	var notified bool
-	err = pdb{s}.QueryRowContext(ctx, s.sql(`WITH d AS (DELETE FROM {S}.worker_queue
+	err = pdb(s).QueryRowContext(ctx, s.sql(`WITH d AS (DELETE FROM {S}.worker_queue
 				WHERE lock_token = $1 AND locked_until > {NOW} RETURNING session_id),
 			t AS (UPDATE {S}.sessions SET last_activity_at = {NOW}
 				WHERE session_id IN (SELECT session_id FROM d) AND locked_until > {NOW}),

@@ -67,7 +67,7 @@ func (s *Store) SendMessage(ctx context.Context, msg history.Message) error {
 
 // InstanceState reads an instance's row.
 func (s *Store) InstanceState(ctx context.Context, instance string) (history.InstanceState, error) {
-	st, ok, err := s.loadInstance(ctx, pdb{s}, instance)
+	st, ok, err := s.loadInstance(ctx, pdb(s), instance)
 	if err != nil {
 		return history.InstanceState{}, wrap(ctx, "InstanceState", err)
 	}
@@ -80,7 +80,7 @@ func (s *Store) InstanceState(ctx context.Context, instance string) (history.Ins
 // ReadHistory reads one execution's events (0: the current execution), in one
 // statement (one snapshot).
 func (s *Store) ReadHistory(ctx context.Context, instance string, executionID uint64) ([]history.Event, error) {
-	rows, err := pdb{s}.QueryContext(ctx, s.sql(`WITH ex AS (
+	rows, err := pdb(s).QueryContext(ctx, s.sql(`WITH ex AS (
 			SELECT CASE WHEN $2::bigint = 0
 				THEN (SELECT current_execution_id FROM {S}.instances WHERE instance_id = $1)
 				ELSE (SELECT execution_id FROM {S}.executions WHERE instance_id = $1 AND execution_id = $2::bigint)
@@ -128,7 +128,7 @@ func (s *Store) ReadHistory(ctx context.Context, instance string, executionID ui
 // GetKV reads a key: the current execution's change if any, else the merged value.
 func (s *Store) GetKV(ctx context.Context, instance, key string) (string, bool, error) {
 	var v sql.NullString
-	err := pdb{s}.QueryRowContext(ctx, s.sql(`SELECT value FROM {S}.kv_delta WHERE instance_id = $1 AND key = $2
+	err := pdb(s).QueryRowContext(ctx, s.sql(`SELECT value FROM {S}.kv_delta WHERE instance_id = $1 AND key = $2
 		UNION ALL
 		SELECT value FROM {S}.kv_store s WHERE instance_id = $1 AND key = $2 AND NOT EXISTS
 			(SELECT 1 FROM {S}.kv_delta d WHERE d.instance_id = s.instance_id AND d.key = s.key)`),
@@ -144,7 +144,7 @@ func (s *Store) GetKV(ctx context.Context, instance, key string) (string, bool, 
 
 // GetAllKV reads every key of an instance, the current execution's changes included.
 func (s *Store) GetAllKV(ctx context.Context, instance string) (map[string]string, error) {
-	rows, err := pdb{s}.QueryContext(ctx, s.sql(`
+	rows, err := pdb(s).QueryContext(ctx, s.sql(`
 		SELECT key, value FROM {S}.kv_store s WHERE instance_id = $1 AND NOT EXISTS
 			(SELECT 1 FROM {S}.kv_delta d WHERE d.instance_id = s.instance_id AND d.key = s.key)
 		UNION ALL

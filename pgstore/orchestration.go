@@ -488,7 +488,7 @@ func (s *Store) AbandonOrchestration(ctx context.Context, lockToken string, dela
 
 // RenewOrchestrationLock extends a live lock by extend from now.
 func (s *Store) RenewOrchestrationLock(ctx context.Context, lockToken string, extend time.Duration) error {
-	res, err := pdb{s}.ExecContext(ctx, s.sql(`UPDATE {S}.instance_locks SET locked_until = {NOW} + $2::bigint
+	res, err := pdb(s).ExecContext(ctx, s.sql(`UPDATE {S}.instance_locks SET locked_until = {NOW} + $2::bigint
 		WHERE lock_token = $1 AND locked_until > {NOW}`), lockToken, lockMs(extend))
 	if err != nil {
 		return wrap(ctx, "RenewOrchestrationLock", err)

@@ -105,61 +105,56 @@ func (c *stmtCache) size() int {
 	return len(c.stmts)
 }
 
-// ptx is a transaction of the store: its statements use the store's prepared statements.
+// ptx runs the store's statements, prepared when the store has prepared them: inside the
+// transaction Tx (database/sql prepares a statement on the transaction's connection the
+// first time it runs there), or, when Tx is nil, as single statements on the pool
+// (pdb).
 type ptx struct {
 	*sql.Tx
 	s *Store
 }
 
+// pdb runs single statements on s's pool.
+func pdb(s *Store) ptx { return ptx{s: s} }
+
+// stmt is query's prepared statement, bound to the transaction if there is one; nil
+// when the store has not prepared it (yet).
+func (t ptx) stmt(ctx context.Context, query string) *sql.Stmt {
+	st := t.s.stmts.get(t.s.db, query)
+	if st == nil || t.Tx == nil {
+		return st
+	}
+	return t.Tx.StmtContext(ctx, st)
+}
+
+// plain runs statements that are not prepared.
+func (t ptx) plain() querier {
+	if t.Tx == nil {
+		return t.s.db
+	}
+	return t.Tx
+}
+
 // ExecContext runs query (prepared when the store has prepared it).
 func (t ptx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := t.s.stmts.get(t.s.db, query); st != nil {
-		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
 	}
-	return t.Tx.ExecContext(ctx, query, args...)
+	return t.plain().ExecContext(ctx, query, args...)
 }
 
 // QueryContext runs query (prepared when the store has prepared it).
 func (t ptx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := t.s.stmts.get(t.s.db, query); st != nil {
-		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
 	}
-	return t.Tx.QueryContext(ctx, query, args...)
+	return t.plain().QueryContext(ctx, query, args...)
 }
 
 // QueryRowContext runs query (prepared when the store has prepared it).
 func (t ptx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := t.s.stmts.get(t.s.db, query); st != nil {
-		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
-	}
-	return t.Tx.QueryRowContext(ctx, query, args...)
-}
-
-// pdb runs single statements outside a transaction on the pool, prepared when the
-// store has prepared them (database/sql prepares a statement on each connection it
-// runs on, once).
-type pdb struct{ s *Store }
-
-// ExecContext runs query (prepared when the store has prepared it).
-func (d pdb) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := d.s.stmts.get(d.s.db, query); st != nil {
-		return st.ExecContext(ctx, args...)
-	}
-	return d.s.db.ExecContext(ctx, query, args...)
-}
-
-// QueryContext runs query (prepared when the store has prepared it).
-func (d pdb) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := d.s.stmts.get(d.s.db, query); st != nil {
-		return st.QueryContext(ctx, args...)
-	}
-	return d.s.db.QueryContext(ctx, query, args...)
-}
-
-// QueryRowContext runs query (prepared when the store has prepared it).
-func (d pdb) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := d.s.stmts.get(d.s.db, query); st != nil {
+	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return d.s.db.QueryRowContext(ctx, query, args...)
+	return t.plain().QueryRowContext(ctx, query, args...)
 }
